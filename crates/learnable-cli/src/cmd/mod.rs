@@ -1,0 +1,8 @@
+//! One file per subcommand.
+
+pub mod datasets;
+pub mod eval;
+pub mod logits;
+pub mod params;
+pub mod predict;
+pub mod train;

@@ -1,0 +1,48 @@
+//! The `learnable` command: a thin binary over the `learnable` and `learnable-data` libraries.
+//! Each subcommand lives in its own file under `cmd/`. `main` parses, runs, prints the error
+//! chain on one line and picks the exit code (0 ok, 1 error, 2 usage error from clap).
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// learnable: train, evaluate and inspect machine-learning models.
+#[derive(Parser)]
+#[command(name = "learnable", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a bundled dataset or a CSV file.
+    Train(cmd::train::Args),
+    /// Evaluate a trained model on a dataset or CSV file.
+    Eval(cmd::eval::Args),
+    /// Write predictions (and probabilities or logits) of a trained model as CSV.
+    Predict(cmd::predict::Args),
+    /// List the bundled datasets.
+    Datasets(cmd::datasets::Args),
+    /// Show logits, softmax, temperature and sampling for a model's output or typed values.
+    Logits(cmd::logits::Args),
+    /// Count parameters and memory of a model, preset, config.json or safetensors file.
+    Params(cmd::params::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => cmd::train::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
+        Command::Datasets(a) => cmd::datasets::run(a),
+        Command::Logits(a) => cmd::logits::run(a),
+        Command::Params(a) => cmd::params::run(a),
+    };
+    if let Err(e) = result {
+        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        eprintln!("error: {}", chain.join(": "));
+        std::process::exit(1);
+    }
+}

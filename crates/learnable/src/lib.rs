@@ -1,0 +1,25 @@
+//! # learnable
+//!
+//! A machine-learning toolkit: our own forward/backward engine (tensors, a tape, fused kernels
+//! with hand-written backward passes, optimizers), models from linear regression to a small GPT,
+//! a training loop, logits processing and sampling, and model-size accounting.
+//!
+//! Matrix multiply comes from the `gemm` crate; everything around it is written here and checked
+//! against finite differences and PyTorch reference values (see `fixtures/reference/`).
+
+pub mod error;
+pub mod gradcheck;
+pub mod init;
+pub mod io;
+pub mod matmul;
+pub mod ops;
+pub mod param;
+pub mod rng;
+pub mod tape;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use param::{Gradients, ParamId, ParamStore, Parameter};
+pub use rng::Rng;
+pub use tape::{BackwardCtx, Tape, Var};
+pub use tensor::Tensor;
