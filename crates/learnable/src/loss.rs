@@ -1,0 +1,1 @@
+//! Fused, numerically stable losses (being built).

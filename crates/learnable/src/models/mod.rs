@@ -1,0 +1,5 @@
+//! Models: linear and logistic regression, softmax regression, MLP.
+
+pub mod linear_regression;
+pub mod logistic_regression;
+pub mod mlp;

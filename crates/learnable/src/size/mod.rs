@@ -1,0 +1,1 @@
+//! Model size: parameter counts and memory (being built).
