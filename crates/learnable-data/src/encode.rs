@@ -1,1 +1,570 @@
-//! (being built)
+//! From a CSV [`Table`] to a [`Dataset`]: column types, one-hot encoding, imputation and
+//! target encoding, learned once and stored.
+//!
+//! - **Target** ([`TargetEncoder`], learned on every row of the training file, since the split
+//!   itself needs the classes): a column with any non-numeric value is a classification target
+//!   whose classes are its distinct values sorted (as scikit-learn's `LabelEncoder`); a numeric
+//!   column with at most [`MAX_INTEGER_CLASSES`] distinct values, all integers, is a
+//!   classification target whose classes are those values in numeric order; any other numeric
+//!   column is a regression target. An explicit [`Task`] overrides the guess.
+//! - **Features** ([`Encoder`], learned on the training rows only): a column whose non-missing
+//!   cells (over every row) all parse as numbers is numeric; any other column is categorical and
+//!   one-hot encoded with the categories seen in the training rows, sorted, one output column
+//!   `NAME_CATEGORY` per category (scikit-learn's `OneHotEncoder` order and naming).
+//! - **Missing values** ([`crate::csv::MISSING`]) are an error naming the file, line and column,
+//!   unless an [`Impute`] strategy is given: numeric columns then take the mean or median of their
+//!   training rows, categorical columns their most frequent training category.
+//! - **Unseen** categories or classes (at prediction, or in a validation/test row) are an error
+//!   naming the value, the column and the line.
+//!
+//! [`Encoder`] is `serde`-serialisable so a model's `config.json` can carry it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use learnable::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::csv::{Table, is_missing};
+use crate::dataset::{Dataset, Target, Task};
+
+/// A numeric target with at most this many distinct values, all integers, is taken as class
+/// labels unless a task is given.
+pub const MAX_INTEGER_CLASSES: usize = 20;
+
+/// How to fill missing feature values, fitted on the training rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Impute {
+    /// Numeric columns: the mean of the training rows' values.
+    Mean,
+    /// Numeric columns: the median of the training rows' values (mean of the two middle values
+    /// for an even count, as NumPy's `median`).
+    Median,
+}
+
+impl fmt::Display for Impute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Impute::Mean => "mean",
+            Impute::Median => "median",
+        })
+    }
+}
+
+impl FromStr for Impute {
+    type Err = Error;
+
+    /// Parses `mean` or `median`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "mean" => Ok(Impute::Mean),
+            "median" => Ok(Impute::Median),
+            _ => Err(Error::invalid("impute", s, "mean | median")),
+        }
+    }
+}
+
+/// How one input column becomes features.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ColumnEncoding {
+    /// One feature: the number. `fill` replaces missing values (None: missing is an error).
+    Numeric {
+        /// Imputed value for a missing cell.
+        fill: Option<f64>,
+    },
+    /// One feature per category (1 for the row's category, 0 otherwise). `fill` replaces
+    /// missing values (None: missing is an error).
+    OneHot {
+        /// Categories seen in the training rows, sorted; output column order.
+        categories: Vec<String>,
+        /// Imputed category for a missing cell.
+        fill: Option<String>,
+    },
+}
+
+/// One input column: its name in the CSV header and its encoding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnSpec {
+    /// Header name.
+    pub name: String,
+    /// How it becomes features.
+    #[serde(flatten)]
+    pub encoding: ColumnEncoding,
+}
+
+/// The target column: its name, the task and (for classification) the class names in label
+/// order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetEncoder {
+    /// Header name of the target column.
+    pub column: String,
+    /// Classification or regression.
+    pub task: Task,
+    /// Class names; label `i` is `classes[i]`. Empty for regression.
+    pub classes: Vec<String>,
+}
+
+/// Canonical text of a numeric class value: `3` for 3.0, else Rust's shortest repr (`0.5`).
+fn number_name(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn parse_number(cell: &str) -> Option<f64> {
+    cell.parse::<f64>().ok()
+}
+
+impl TargetEncoder {
+    /// Learns the target of `table` from column `column` over every row (see the module doc for
+    /// the rules). `task` overrides the guess.
+    ///
+    /// Errors: no such column (listing the columns); a missing target value (line, column); a
+    /// non-finite number; `Task::Regression` for a column with text (naming the first text value
+    /// and its line); a classification target with fewer than 2 classes.
+    pub fn fit(table: &Table, column: &str, task: Option<Task>) -> Result<TargetEncoder> {
+        let col = table.require_column(column, "the target")?;
+        let mut first_text: Option<usize> = None;
+        let mut numbers: Vec<f64> = Vec::with_capacity(table.n_rows());
+        for row in 0..table.n_rows() {
+            let cell = table.cell(row, col);
+            if is_missing(cell) {
+                return Err(table.cell_error(
+                    row,
+                    col,
+                    format!(
+                        "missing target value{}; every training row needs a target",
+                        shown(cell)
+                    ),
+                ));
+            }
+            match parse_number(cell) {
+                Some(v) if !v.is_finite() => {
+                    return Err(table.cell_error(
+                        row,
+                        col,
+                        format!("'{cell}' is not a finite number"),
+                    ));
+                }
+                Some(v) => numbers.push(v),
+                None => {
+                    first_text.get_or_insert(row);
+                }
+            }
+        }
+        let integers = || {
+            let distinct: BTreeSet<i64> = numbers.iter().map(|&v| v as i64).collect();
+            numbers.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e15)
+                && distinct.len() <= MAX_INTEGER_CLASSES
+        };
+        let task = match (task, first_text) {
+            (Some(Task::Regression), Some(row)) => {
+                return Err(table.cell_error(
+                    row,
+                    col,
+                    format!(
+                        "'{}' is not a number; a regression target must be numeric",
+                        table.cell(row, col)
+                    ),
+                ));
+            }
+            (Some(t), _) => t,
+            (None, Some(_)) => Task::Classification,
+            (None, None) if integers() => Task::Classification,
+            (None, None) => Task::Regression,
+        };
+        let classes = match task {
+            Task::Regression => Vec::new(),
+            Task::Classification if first_text.is_some() => {
+                let set: BTreeSet<&str> = (0..table.n_rows()).map(|r| table.cell(r, col)).collect();
+                set.into_iter().map(str::to_string).collect()
+            }
+            Task::Classification => {
+                let mut values = numbers.clone();
+                values.sort_by(f64::total_cmp);
+                values.dedup();
+                values.into_iter().map(number_name).collect()
+            }
+        };
+        if task == Task::Classification && classes.len() < 2 {
+            return Err(table.error(format!(
+                "the target column '{column}' has a single class '{}'; classification needs at least 2",
+                classes.first().map_or("", String::as_str)
+            )));
+        }
+        Ok(TargetEncoder {
+            column: column.to_string(),
+            task,
+            classes,
+        })
+    }
+
+    /// The label of a class cell: exact match, else (for numeric text) its canonical number.
+    fn label_of(&self, cell: &str) -> Option<usize> {
+        self.classes.iter().position(|c| c == cell).or_else(|| {
+            let name = number_name(parse_number(cell)?);
+            self.classes.iter().position(|c| *c == name)
+        })
+    }
+
+    /// The target of `rows` of `table` (column `self.column`, which must exist).
+    ///
+    /// Errors: no such column; a missing value; an unseen class (naming it and the known
+    /// classes); a non-numeric or non-finite regression value.
+    pub fn encode(&self, table: &Table, rows: &[usize]) -> Result<Target> {
+        let col = table.require_column(&self.column, "the target")?;
+        match self.task {
+            Task::Classification => {
+                let mut labels = Vec::with_capacity(rows.len());
+                for &row in rows {
+                    let cell = table.cell(row, col);
+                    if is_missing(cell) {
+                        return Err(table.cell_error(
+                            row,
+                            col,
+                            format!("missing target value{}", shown(cell)),
+                        ));
+                    }
+                    match self.label_of(cell) {
+                        Some(l) => labels.push(l),
+                        None => {
+                            return Err(table.cell_error(
+                                row,
+                                col,
+                                format!(
+                                    "unseen class '{cell}' (known classes: {})",
+                                    list(&self.classes)
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Ok(Target::Classes(labels))
+            }
+            Task::Regression => {
+                let mut values = Vec::with_capacity(rows.len());
+                for &row in rows {
+                    let cell = table.cell(row, col);
+                    if is_missing(cell) {
+                        return Err(table.cell_error(
+                            row,
+                            col,
+                            format!("missing target value{}", shown(cell)),
+                        ));
+                    }
+                    match parse_number(cell) {
+                        Some(v) if v.is_finite() => values.push(v),
+                        _ => {
+                            return Err(table.cell_error(
+                                row,
+                                col,
+                                format!("'{cell}' is not a finite number"),
+                            ));
+                        }
+                    }
+                }
+                Ok(Target::Values(values))
+            }
+        }
+    }
+}
+
+/// `" 'NA'"` for a missing-value token, `" (empty)"` for an empty cell.
+fn shown(cell: &str) -> String {
+    if cell.is_empty() {
+        " (empty cell)".to_string()
+    } else {
+        format!(" '{cell}'")
+    }
+}
+
+/// Up to 10 names joined by `, `, then `... (N in all)`.
+fn list(names: &[String]) -> String {
+    if names.len() <= 10 {
+        names.join(", ")
+    } else {
+        format!("{}, ... ({} in all)", names[..10].join(", "), names.len())
+    }
+}
+
+/// The fitted preprocessing from CSV columns to features: column encodings and the target.
+/// Serialisable; stored in a model's `config.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Encoder {
+    /// Input columns in output order (the target column excluded).
+    pub columns: Vec<ColumnSpec>,
+    /// The target column.
+    pub target: TargetEncoder,
+    /// The imputation strategy used when fitting (None: missing values are errors).
+    pub impute: Option<Impute>,
+}
+
+impl Encoder {
+    /// Learns column types over every row of `table`, and categories and imputation values over
+    /// `train_rows`. Every column except `target.column` is an input.
+    ///
+    /// Errors: with `impute`, a column with no value in any training row (naming it).
+    pub fn fit(
+        table: &Table,
+        target: TargetEncoder,
+        train_rows: &[usize],
+        impute: Option<Impute>,
+    ) -> Result<Encoder> {
+        let target_col = table.require_column(&target.column, "the target")?;
+        let mut columns = Vec::new();
+        for (col, name) in table.header().iter().enumerate() {
+            if col == target_col {
+                continue;
+            }
+            let numeric = (0..table.n_rows()).all(|r| {
+                let cell = table.cell(r, col);
+                is_missing(cell) || parse_number(cell).is_some()
+            });
+            let no_values = || {
+                table.error(format!(
+                    "column '{name}' has no value in any training row, so it cannot be imputed; \
+                     drop the column"
+                ))
+            };
+            let encoding = if numeric {
+                let fill = match impute {
+                    None => None,
+                    Some(how) => {
+                        let mut values: Vec<f64> = train_rows
+                            .iter()
+                            .map(|&r| table.cell(r, col))
+                            .filter(|c| !is_missing(c))
+                            .filter_map(parse_number)
+                            .filter(|v| v.is_finite())
+                            .collect();
+                        if values.is_empty() {
+                            return Err(no_values());
+                        }
+                        Some(match how {
+                            Impute::Mean => values.iter().sum::<f64>() / values.len() as f64,
+                            Impute::Median => median(&mut values),
+                        })
+                    }
+                };
+                ColumnEncoding::Numeric { fill }
+            } else {
+                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+                for &r in train_rows {
+                    let cell = table.cell(r, col);
+                    if !is_missing(cell) {
+                        *counts.entry(cell).or_default() += 1;
+                    }
+                }
+                let fill = match impute {
+                    None => None,
+                    Some(_) => {
+                        // Most frequent; ties go to the first in sorted order (BTreeMap order).
+                        let best =
+                            counts
+                                .iter()
+                                .fold(None, |best: Option<(&str, usize)>, (&c, &n)| match best {
+                                    Some((_, bn)) if bn >= n => best,
+                                    _ => Some((c, n)),
+                                });
+                        Some(best.ok_or_else(no_values)?.0.to_string())
+                    }
+                };
+                let categories = counts.into_keys().map(str::to_string).collect();
+                ColumnEncoding::OneHot { categories, fill }
+            };
+            columns.push(ColumnSpec {
+                name: name.clone(),
+                encoding,
+            });
+        }
+        Ok(Encoder {
+            columns,
+            target,
+            impute,
+        })
+    }
+
+    /// An encoder for already numeric data (the bundled datasets): every column numeric, no
+    /// imputation, target column named `target`.
+    pub fn numeric(feature_names: &[String], task: Task, classes: &[String]) -> Encoder {
+        Encoder {
+            columns: feature_names
+                .iter()
+                .map(|n| ColumnSpec {
+                    name: n.clone(),
+                    encoding: ColumnEncoding::Numeric { fill: None },
+                })
+                .collect(),
+            target: TargetEncoder {
+                column: "target".into(),
+                task,
+                classes: classes.to_vec(),
+            },
+            impute: None,
+        }
+    }
+
+    /// Output feature names: the column name for a numeric column, `NAME_CATEGORY` for each
+    /// category of a one-hot column.
+    pub fn feature_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for c in &self.columns {
+            match &c.encoding {
+                ColumnEncoding::Numeric { .. } => names.push(c.name.clone()),
+                ColumnEncoding::OneHot { categories, .. } => {
+                    names.extend(categories.iter().map(|k| format!("{}_{k}", c.name)))
+                }
+            }
+        }
+        names
+    }
+
+    /// Number of output features.
+    pub fn n_features(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|c| match &c.encoding {
+                ColumnEncoding::Numeric { .. } => 1,
+                ColumnEncoding::OneHot { categories, .. } => categories.len(),
+            })
+            .sum()
+    }
+
+    /// Encodes `rows` of `table` with their target (training, validation, test, evaluation).
+    ///
+    /// Errors: the header lacks an input column or the target column, or has a column unknown
+    /// to the encoder; a missing value without imputation; a non-number in a numeric column; a
+    /// non-finite number; an unseen category or class. Each names the file, line and column.
+    pub fn transform(&self, table: &Table, rows: &[usize]) -> Result<Dataset> {
+        let cols = self.map_columns(table)?;
+        let target = self.target.encode(table, rows)?;
+        self.build(table, &cols, rows, target)
+    }
+
+    /// Encodes every row of `table` for prediction: the target column may be absent; if present
+    /// it is ignored. Errors as [`Encoder::transform`] for the input columns.
+    pub fn transform_features(&self, table: &Table) -> Result<Dataset> {
+        let cols = self.map_columns(table)?;
+        let rows: Vec<usize> = (0..table.n_rows()).collect();
+        self.build(table, &cols, &rows, Target::Missing)
+    }
+
+    /// The table column of each input column; errors on missing or unknown columns.
+    fn map_columns(&self, table: &Table) -> Result<Vec<usize>> {
+        let mut cols = Vec::with_capacity(self.columns.len());
+        for c in &self.columns {
+            cols.push(table.require_column(&c.name, "an input of the model")?);
+        }
+        for h in table.header() {
+            if *h != self.target.column && !self.columns.iter().any(|c| c.name == *h) {
+                return Err(table.error(format!(
+                    "column '{h}' is not an input of the model; the inputs are: {} (target: {})",
+                    self.columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.target.column
+                )));
+            }
+        }
+        Ok(cols)
+    }
+
+    fn build(
+        &self,
+        table: &Table,
+        cols: &[usize],
+        rows: &[usize],
+        target: Target,
+    ) -> Result<Dataset> {
+        let d = self.n_features();
+        let mut x = Vec::with_capacity(rows.len() * d);
+        for &row in rows {
+            for (spec, &col) in self.columns.iter().zip(cols) {
+                let cell = table.cell(row, col);
+                match &spec.encoding {
+                    ColumnEncoding::Numeric { fill } => {
+                        let v = if is_missing(cell) {
+                            fill.ok_or_else(|| missing(table, row, col, cell))?
+                        } else {
+                            match parse_number(cell) {
+                                Some(v) if v.is_finite() => v,
+                                Some(_) => {
+                                    return Err(table.cell_error(
+                                        row,
+                                        col,
+                                        format!("'{cell}' is not a finite number"),
+                                    ));
+                                }
+                                None => {
+                                    return Err(table.cell_error(
+                                        row,
+                                        col,
+                                        format!("'{cell}' is not a number (the column is numeric in the training data)"),
+                                    ));
+                                }
+                            }
+                        };
+                        x.push(v);
+                    }
+                    ColumnEncoding::OneHot { categories, fill } => {
+                        let value = if is_missing(cell) {
+                            fill.as_deref()
+                                .ok_or_else(|| missing(table, row, col, cell))?
+                        } else {
+                            cell
+                        };
+                        let k = categories.iter().position(|c| c == value).ok_or_else(|| {
+                            table.cell_error(
+                                row,
+                                col,
+                                format!(
+                                    "unseen category '{value}' (categories of the training split: {})",
+                                    list(categories)
+                                ),
+                            )
+                        })?;
+                        x.extend((0..categories.len()).map(|i| if i == k { 1.0 } else { 0.0 }));
+                    }
+                }
+            }
+        }
+        Dataset::new(
+            table.path(),
+            x,
+            rows.len(),
+            self.feature_names(),
+            self.target.task,
+            self.target.classes.clone(),
+            target,
+        )
+    }
+}
+
+fn missing(table: &Table, row: usize, col: usize, cell: &str) -> Error {
+    table.cell_error(
+        row,
+        col,
+        format!(
+            "missing value{}; fill missing values with --impute mean or --impute median",
+            shown(cell)
+        ),
+    )
+}
+
+/// Median of a non-empty slice (sorts it): the middle value, or the mean of the two middle ones.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}

@@ -1,0 +1,238 @@
+//! One call from a bundled dataset name or a CSV file to train / validation / test datasets and
+//! the fitted preprocessing that a model stores and reapplies at prediction time.
+//!
+//! Order of work (nothing is fitted on validation or test rows):
+//! 1. read (bundled loader, or [`Table::read`] + [`TargetEncoder::fit`] over all rows, which
+//!    fixes the task and the classes);
+//! 2. split with [`crate::split`] (stratified for classification; MNIST keeps its fixed test
+//!    split and only carves validation rows out of its training part);
+//! 3. fit the [`Encoder`] (column types over all rows; categories and imputation values on the
+//!    training rows) and encode every split;
+//! 4. fit the [`StandardScaler`] on the training split (if `standardize`) and apply it to all.
+
+use std::path::{Path, PathBuf};
+
+use learnable::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::bundled;
+use crate::csv::Table;
+use crate::dataset::{Dataset, Task};
+use crate::encode::{Encoder, Impute, TargetEncoder};
+use crate::scaler::StandardScaler;
+use crate::split::{self, Split};
+
+/// Where the data come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A bundled dataset by name (see [`bundled::list`]).
+    Bundled(String),
+    /// A CSV file with a header, and the name of its target column.
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The target column's header name.
+        target: String,
+    },
+}
+
+/// Options of [`prepare`]; stored with a model so evaluation can rebuild the same split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Options {
+    /// Force classification or regression (None: infer from the target, see [`crate::encode`]).
+    pub task: Option<Task>,
+    /// Fill missing feature values (None: a missing value is an error).
+    pub impute: Option<Impute>,
+    /// Fraction of rows for validation, in [0, 1). Default 0.1.
+    pub val_fraction: f64,
+    /// Fraction of rows for test, in [0, 1); ignored by datasets with a fixed test split
+    /// (MNIST). Default 0.2.
+    pub test_fraction: f64,
+    /// Seed of the split's random stream. Default 0.
+    pub seed: u64,
+    /// Standardise features with a scaler fitted on the training split. Default true.
+    pub standardize: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            task: None,
+            impute: None,
+            val_fraction: 0.1,
+            test_fraction: 0.2,
+            seed: 0,
+            standardize: true,
+        }
+    }
+}
+
+/// The fitted preprocessing: encoder (column types, categories, imputation, target classes) and
+/// scaler. Serialisable; a model stores it in `config.json` and rebuilds inputs with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preprocessing {
+    /// From CSV columns to features and target.
+    pub encoder: Encoder,
+    /// Standardisation fitted on the training split (None if disabled).
+    pub scaler: Option<StandardScaler>,
+}
+
+impl Preprocessing {
+    /// Names of the model's input features (after one-hot encoding), `[n_features]`.
+    pub fn feature_names(&self) -> Vec<String> {
+        self.encoder.feature_names()
+    }
+
+    /// Number of model input features.
+    pub fn n_features(&self) -> usize {
+        self.encoder.n_features()
+    }
+
+    /// Classification or regression.
+    pub fn task(&self) -> Task {
+        self.encoder.target.task
+    }
+
+    /// Class names in label order (empty for regression).
+    pub fn class_names(&self) -> &[String] {
+        &self.encoder.target.classes
+    }
+
+    /// Header name of the target column (`target` for bundled datasets).
+    pub fn target_column(&self) -> &str {
+        &self.encoder.target.column
+    }
+
+    /// Reads a CSV with the target column (evaluation) and encodes and scales every row.
+    /// Errors as [`Encoder::transform`] (missing or unknown columns, missing values, unseen
+    /// categories or classes, each with file, line and column).
+    pub fn load_csv(&self, path: &Path) -> Result<Dataset> {
+        let table = Table::read(path)?;
+        let rows: Vec<usize> = (0..table.n_rows()).collect();
+        self.scale(self.encoder.transform(&table, &rows)?)
+    }
+
+    /// Reads a CSV for prediction: the target column may be absent (if present it is ignored).
+    /// The result has `Target::Missing`.
+    pub fn load_csv_features(&self, path: &Path) -> Result<Dataset> {
+        let table = Table::read(path)?;
+        self.scale(self.encoder.transform_features(&table)?)
+    }
+
+    /// Applies the scaler (if any) to an already encoded dataset, e.g. a bundled one. Errors if
+    /// its feature names differ from the model's.
+    pub fn scale(&self, mut data: Dataset) -> Result<Dataset> {
+        let want = self.feature_names();
+        if data.feature_names() != want.as_slice() {
+            return Err(Error::Other(format!(
+                "the features of {} ({} columns) are not the model's ({} columns: {}{})",
+                data.name(),
+                data.n_features(),
+                want.len(),
+                want.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if want.len() > 5 { ", ..." } else { "" }
+            )));
+        }
+        if let Some(s) = &self.scaler {
+            s.transform_in_place(&mut data)?;
+        }
+        Ok(data)
+    }
+}
+
+/// The result of [`prepare`].
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// Training rows, encoded and scaled.
+    pub train: Dataset,
+    /// Validation rows (empty if `val_fraction` is 0).
+    pub val: Dataset,
+    /// Test rows (empty if `test_fraction` is 0; MNIST: its fixed 10000-image test split).
+    pub test: Dataset,
+    /// The fitted preprocessing to store with the model.
+    pub preprocessing: Preprocessing,
+    /// The split's row indices (into the file, or into MNIST's training part).
+    pub split: Split,
+    /// Whether `test` is the dataset's own fixed test split (then `test_fraction` was ignored).
+    pub fixed_test: bool,
+}
+
+/// Loads `source`, splits it, fits the preprocessing on the training rows and applies it to all
+/// three splits (see the module doc).
+///
+/// Errors: unknown dataset; unreadable or malformed CSV (file, line, column); invalid fractions;
+/// a class too small to stratify; a task override that contradicts a bundled dataset's task.
+pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
+    split::check_fractions(opts.val_fraction, opts.test_fraction)?;
+    let (train, val, test, encoder, split, fixed_test) = match source {
+        Source::Bundled(name) => {
+            let info = bundled::info(name)?;
+            if let Some(task) = opts.task.filter(|&t| t != info.task) {
+                return Err(Error::invalid(
+                    "task",
+                    task,
+                    &format!("{} (the task of dataset {name})", info.task),
+                ));
+            }
+            let data = bundled::load(name)?;
+            let encoder = Encoder::numeric(data.feature_names(), data.task(), data.class_names());
+            match bundled::load_test(name)? {
+                Some(test) => {
+                    let split = split::split_dataset(&data, opts.val_fraction, 0.0, opts.seed)?;
+                    let (train, val, _) = split.apply(&data)?;
+                    (train, val, test, encoder, split, true)
+                }
+                None => {
+                    let split = split::split_dataset(
+                        &data,
+                        opts.val_fraction,
+                        opts.test_fraction,
+                        opts.seed,
+                    )?;
+                    let (train, val, test) = split.apply(&data)?;
+                    (train, val, test, encoder, split, false)
+                }
+            }
+        }
+        Source::Csv { path, target } => {
+            let table = Table::read(path)?;
+            let target = TargetEncoder::fit(&table, target, opts.task)?;
+            let all: Vec<usize> = (0..table.n_rows()).collect();
+            let split = match target.encode(&table, &all)? {
+                crate::Target::Classes(labels) => split::stratified_split(
+                    &labels,
+                    &target.classes,
+                    opts.val_fraction,
+                    opts.test_fraction,
+                    opts.seed,
+                )?,
+                _ => split::random_split(
+                    table.n_rows(),
+                    opts.val_fraction,
+                    opts.test_fraction,
+                    opts.seed,
+                )?,
+            };
+            let encoder = Encoder::fit(&table, target, &split.train, opts.impute)?;
+            let train = encoder.transform(&table, &split.train)?;
+            let val = encoder.transform(&table, &split.val)?;
+            let test = encoder.transform(&table, &split.test)?;
+            (train, val, test, encoder, split, false)
+        }
+    };
+    let scaler = if opts.standardize {
+        Some(StandardScaler::fit(&train)?)
+    } else {
+        None
+    };
+    let preprocessing = Preprocessing { encoder, scaler };
+    Ok(Prepared {
+        train: preprocessing.scale(train)?,
+        val: preprocessing.scale(val)?,
+        test: preprocessing.scale(test)?,
+        preprocessing,
+        split,
+        fixed_test,
+    })
+}
