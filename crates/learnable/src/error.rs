@@ -62,6 +62,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Invalid logits or sampling hyperparameters (see [`crate::sampling::SamplingError`]).
+    #[error(transparent)]
+    Sampling(#[from] crate::sampling::SamplingError),
     /// Anything else, with a message.
     #[error("{0}")]
     Other(String),
