@@ -293,3 +293,314 @@ fn named_tensors_have_the_nn_linear_layout_and_round_trip() {
     assert_eq!(back.intercept(), model.intercept() as f32 as f64);
     assert!(back.lstsq_info().is_none());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Logistic and softmax regression (fixtures/reference/logistic_regression.json).
+
+use learnable::models::logistic_regression::{LogisticRegression, LogisticRegressionConfig};
+
+/// A bundled classification CSV: a count header line, then rows of features and an integer
+/// label in the last column.
+fn load_classification(path: &str) -> (Vec<f64>, usize, usize, Vec<usize>) {
+    let text = std::fs::read_to_string(format!("{ROOT}/{path}")).expect("data file");
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut d = 0;
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split(',').collect();
+        d = fields.len() - 1;
+        x.extend(
+            fields[..d]
+                .iter()
+                .map(|t| t.trim().parse::<f64>().expect("number")),
+        );
+        y.push(fields[d].trim().parse::<usize>().expect("label"));
+    }
+    (x, y.len(), d, y)
+}
+
+/// StandardScaler: population mean and std (ddof = 0), as scikit-learn. Returns (mean, scale).
+fn standardise(x: &mut [f64], n: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
+    let mean: Vec<f64> = (0..d)
+        .map(|j| (0..n).map(|i| x[i * d + j]).sum::<f64>() / n as f64)
+        .collect();
+    let scale: Vec<f64> = (0..d)
+        .map(|j| {
+            ((0..n)
+                .map(|i| (x[i * d + j] - mean[j]).powi(2))
+                .sum::<f64>()
+                / n as f64)
+                .sqrt()
+        })
+        .collect();
+    for i in 0..n {
+        for j in 0..d {
+            x[i * d + j] = (x[i * d + j] - mean[j]) / scale[j];
+        }
+    }
+    (mean, scale)
+}
+
+fn flat(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .flat_map(|r| f64s(r))
+        .collect()
+}
+
+/// Fits one `cases` entry of logistic_regression.json (with `newton_steps` Newton steps after
+/// L-BFGS; 0 checks L-BFGS alone) and checks it at the README's tolerances (section 2); prints
+/// the measured errors.
+fn check_logistic_case(name: &str, file: &str, newton_steps: usize) {
+    let case = &fixture("logistic_regression.json")["cases"][name];
+    let (mut x, n, d, y) = load_classification(file);
+    let (mean, scale) = standardise(&mut x, n, d);
+    let e_mean = max_rel(&mean, &f64s(&case["scaler_mean"]));
+    let e_scale = max_rel(&scale, &f64s(&case["scaler_scale"]));
+    assert!(
+        e_mean < 1e-12 && e_scale < 1e-12,
+        "{name}: scaler mean {e_mean:e} scale {e_scale:e}"
+    );
+
+    let c = case["settings"].as_str().unwrap();
+    assert!(c.contains("C=1.0"), "{c}");
+    let model = LogisticRegressionConfig {
+        c: 1.0,
+        newton_steps,
+        ..Default::default()
+    }
+    .fit(&x, n, d, &y)
+    .unwrap();
+    let shape: Vec<usize> = case["coef_shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(
+        [model.n_outputs(), model.n_features()],
+        [shape[0], shape[1]]
+    );
+
+    let newton = &case["newton_refined"];
+    let e_coef_newton = max_abs(model.coef(), &flat(&newton["coef"]));
+    let e_int_newton = max_abs(model.intercept(), &f64s(&newton["intercept"]));
+    let e_coef_sk = max_abs(model.coef(), &flat(&case["coef"]));
+    let e_int_sk = max_abs(model.intercept(), &f64s(&case["intercept"]));
+    let proba = model.predict_proba(&x, n, d).unwrap();
+    let k = model.n_classes();
+    let e_proba = max_abs(&proba[..5 * k], &flat(&case["predict_proba_first5"]));
+    let df = model.decision_function(&x, n, d).unwrap();
+    let df_ref = &case["decision_function_first5"];
+    let df_ref: Vec<f64> = if model.n_outputs() == 1 {
+        f64s(df_ref)
+    } else {
+        flat(df_ref)
+    };
+    let e_df = max_abs(&df[..df_ref.len()], &df_ref);
+    let info = model.fit_info().unwrap();
+    let obj_ref = case["objective_value"].as_f64().unwrap();
+    let e_obj = (info.objective - obj_ref).abs() / obj_ref;
+    let pred = model.predict(&x, n, d).unwrap();
+    let acc = pred.iter().zip(&y).filter(|(a, b)| a == b).count() as f64 / n as f64;
+    eprintln!(
+        "{name} (newton_steps {newton_steps}): coef max abs err vs newton_refined {e_coef_newton:.2e}, intercept {e_int_newton:.2e}; \
+         vs sklearn coef {e_coef_sk:.2e}, intercept {e_int_sk:.2e}; predict_proba_first5 {e_proba:.2e}; \
+         decision_function_first5 {e_df:.2e}; objective rel {e_obj:.2e}; accuracy {acc} (ref {}); \
+         lbfgs n_iter {} ({:?}), newton steps {}, final max|grad| {:.2e}",
+        case["train_accuracy"], info.n_iter, info.termination, info.n_newton_steps, info.grad_max
+    );
+    // Tolerances from fixtures/reference/README.md section 2.
+    assert!(
+        info.grad_max < 1e-9,
+        "{name}: not converged, max|grad| {:e}",
+        info.grad_max
+    );
+    assert!(
+        e_coef_newton < 1e-7 && e_int_newton < 1e-7,
+        "{name}: {e_coef_newton:e} {e_int_newton:e}"
+    );
+    assert!(
+        e_coef_sk < 1e-5 && e_int_sk < 1e-5,
+        "{name}: vs sklearn {e_coef_sk:e} {e_int_sk:e}"
+    );
+    assert!(e_proba < 1e-6, "{name}: predict_proba {e_proba:e}");
+    assert!(e_df < 1e-5, "{name}: decision_function {e_df:e}");
+    assert!(e_obj < 1e-9, "{name}: objective {e_obj:e}");
+    assert_eq!(
+        acc,
+        case["train_accuracy"].as_f64().unwrap(),
+        "{name}: train accuracy"
+    );
+    // Rows of probabilities sum to one.
+    for row in proba.chunks_exact(k) {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn binary_logistic_regression_matches_scikit_learn_on_breast_cancer() {
+    check_logistic_case(
+        "breast_cancer_binary",
+        "data/breast_cancer/breast_cancer.csv",
+        10,
+    );
+}
+
+#[test]
+fn lbfgs_alone_converges_to_the_optimum_on_breast_cancer() {
+    check_logistic_case(
+        "breast_cancer_binary",
+        "data/breast_cancer/breast_cancer.csv",
+        0,
+    );
+}
+
+#[test]
+fn softmax_regression_matches_scikit_learn_on_iris() {
+    check_logistic_case("iris_multinomial", "data/iris/iris.csv", 10);
+}
+
+#[test]
+fn lbfgs_alone_converges_to_the_optimum_on_iris() {
+    check_logistic_case("iris_multinomial", "data/iris/iris.csv", 0);
+}
+
+#[test]
+fn softmax_intercepts_sum_to_zero_and_coefficient_columns_too() {
+    // At the optimum the penalty makes every coefficient column sum to zero, and L-BFGS from
+    // zero keeps Σ intercepts = 0 (fixture README section 2; the fixture's sum_of_intercepts).
+    let (mut x, n, d, y) = load_classification("data/iris/iris.csv");
+    standardise(&mut x, n, d);
+    let model = LogisticRegressionConfig::default()
+        .fit(&x, n, d, &y)
+        .unwrap();
+    assert!(model.intercept().iter().sum::<f64>().abs() < 1e-9);
+    for j in 0..d {
+        let col: f64 = (0..3).map(|k| model.coef()[k * d + j]).sum();
+        assert!(col.abs() < 1e-9, "column {j}: {col}");
+    }
+}
+
+#[test]
+fn fitting_logistic_regression_twice_gives_identical_coefficients() {
+    let (mut x, n, d, y) = load_classification("data/iris/iris.csv");
+    standardise(&mut x, n, d);
+    let cfg = LogisticRegressionConfig {
+        c: 0.5,
+        ..Default::default()
+    };
+    assert_eq!(
+        cfg.fit(&x, n, d, &y).unwrap(),
+        cfg.fit(&x, n, d, &y).unwrap()
+    );
+}
+
+#[test]
+fn a_separable_pair_of_points_gives_the_hand_derived_optimum() {
+    // One feature, points x = -1 (class 0) and x = +1 (class 1), C = 1. By symmetry b = 0 and
+    // the optimum solves w = C·Σ(y - σ(wx))x = 2·(1 - σ(w)), i.e. w = 2σ(-w), whose root
+    // (bisection by hand to 1e-15 in f64) is w = 0.9178640147896...; check the equation itself.
+    let model = LogisticRegressionConfig::default()
+        .fit(&[-1.0, 1.0], 2, 1, &[0, 1])
+        .unwrap();
+    let w = model.coef()[0];
+    let sigmoid_neg_w = 1.0 / (1.0 + w.exp());
+    assert!((w - 2.0 * sigmoid_neg_w).abs() < 1e-12, "w = {w}");
+    assert!(model.intercept()[0].abs() < 1e-12);
+    assert_eq!(model.predict(&[-3.0, 0.5], 2, 1).unwrap(), vec![0, 1]);
+}
+
+#[test]
+fn logistic_regression_rejects_bad_input_with_typed_errors() {
+    let x = [0.0, 1.0, 2.0, 3.0];
+    // Wrong feature count at predict names both counts.
+    let model = LogisticRegressionConfig::default()
+        .fit(&x, 4, 1, &[0, 0, 1, 1])
+        .unwrap();
+    match model.predict_proba(&[1.0, 2.0], 1, 2).unwrap_err() {
+        Error::Shape { expected, got, .. } => {
+            assert!(expected.contains("1 features") && got.contains("2 features"))
+        }
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    // Hyperparameters.
+    for c in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let err = LogisticRegressionConfig {
+            c,
+            ..Default::default()
+        }
+        .fit(&x, 4, 1, &[0, 0, 1, 1])
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument { name, .. } if name == "C"),
+            "{err}"
+        );
+    }
+    let err = LogisticRegressionConfig {
+        max_iter: 0,
+        ..Default::default()
+    }
+    .fit(&x, 4, 1, &[0, 0, 1, 1])
+    .unwrap_err();
+    assert!(matches!(&err, Error::InvalidArgument { name, .. } if name == "max_iter"));
+    // One class only; a missing class; NaN input; no rows; label count mismatch.
+    assert!(matches!(
+        LogisticRegressionConfig::default().fit(&x, 4, 1, &[0, 0, 0, 0]),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        LogisticRegressionConfig::default().fit(&x, 4, 1, &[0, 2, 0, 2]),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        LogisticRegressionConfig::default().fit(&[0.0, f64::NAN], 2, 1, &[0, 1]),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(
+        LogisticRegressionConfig::default()
+            .fit(&[], 0, 1, &[])
+            .is_err()
+    );
+    assert!(matches!(
+        LogisticRegressionConfig::default().fit(&x, 4, 1, &[0, 1]),
+        Err(Error::Shape { .. })
+    ));
+}
+
+#[test]
+fn logistic_named_tensors_have_the_nn_linear_layout_and_round_trip() {
+    let (mut x, n, d, y) = load_classification("data/iris/iris.csv");
+    standardise(&mut x, n, d);
+    let model = LogisticRegressionConfig::default()
+        .fit(&x, n, d, &y)
+        .unwrap();
+    let named = model.to_named_tensors();
+    // PyTorch nn.Linear(4, 3): weight [3, 4], bias [3].
+    let names: Vec<(&str, &[usize])> = named.iter().map(|(k, t)| (k.as_str(), t.shape())).collect();
+    assert_eq!(
+        names,
+        vec![("weight", &[3usize, 4][..]), ("bias", &[3usize][..])]
+    );
+    let back = LogisticRegression::from_named_tensors(&named).unwrap();
+    assert_eq!(back.n_classes(), 3);
+    for (a, b) in back.coef().iter().zip(model.coef()) {
+        assert_eq!(*a, *b as f32 as f64);
+    }
+    // f32 rounding of the parameters does not change any iris prediction.
+    assert_eq!(
+        back.predict(&x, n, d).unwrap(),
+        model.predict(&x, n, d).unwrap()
+    );
+    // A binary model exports one row.
+    let bin = LogisticRegressionConfig::default()
+        .fit(&[0.0, 1.0, 2.0, 3.0], 4, 1, &[0, 0, 1, 1])
+        .unwrap();
+    assert_eq!(bin.to_named_tensors()[0].1.shape(), &[1, 1]);
+    assert_eq!(
+        LogisticRegression::from_named_tensors(&bin.to_named_tensors())
+            .unwrap()
+            .n_classes(),
+        2
+    );
+}

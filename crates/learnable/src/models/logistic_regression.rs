@@ -56,8 +56,8 @@ pub struct LogisticRegressionConfig {
     /// L-BFGS stops when `max|∇f| <= tol·max(1, C·n_rows)` (scikit-learn's meaning of `tol` for
     /// lbfgs). Must be finite and `>= 0`. Default `1e-12`.
     pub tol: f64,
-    /// Newton steps after L-BFGS (0 disables them). Default 10; two or three are normally taken
-    /// before the gradient reaches rounding level and a step is refused.
+    /// Newton steps after L-BFGS (0 disables them). Default 10; they stop early once the
+    /// gradient is at rounding level (`max|∇f| <= ε·max(1, C·n_rows)`) or a step is refused.
     pub newton_steps: usize,
 }
 
@@ -189,8 +189,10 @@ impl LogisticRegressionConfig {
         let (mut theta, mut f, mut grad) = (r.x, r.f, r.grad);
         let mut n_newton = 0;
         let work = n_rows as f64 * (n_params * n_params) as f64 / 2.0;
+        // The gradient is a sum over rows; below about eps·C·n it is rounding noise.
+        let grad_floor = f64::EPSILON * (self.c * n_rows as f64).max(1.0);
         if n_params <= NEWTON_MAX_PARAMS && work <= NEWTON_MAX_WORK {
-            while n_newton < self.newton_steps {
+            while n_newton < self.newton_steps && max_abs(&grad) > grad_floor {
                 match p.newton_step(&theta, f, &grad) {
                     Some((t, ft, gt)) => {
                         (theta, f, grad) = (t, ft, gt);
@@ -200,7 +202,7 @@ impl LogisticRegressionConfig {
                 }
             }
         }
-        let grad_max = grad.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let grad_max = max_abs(&grad);
         let (coef, intercept) = split_params(&theta, rows, n_features);
         Ok(LogisticRegression {
             coef,
@@ -558,6 +560,10 @@ fn split_params(theta: &[f64], rows: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
         intercept.push(t[d]);
     }
     (coef, intercept)
+}
+
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
 /// `σ(z) = 1 / (1 + e^{−z})` without overflow.
