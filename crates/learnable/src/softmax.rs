@@ -94,6 +94,27 @@ pub fn log_softmax_f64(x: &[f64]) -> Vec<f64> {
     x.iter().map(|&v| v - lse).collect()
 }
 
+/// Backward of softmax on one row: `dx[i] += y[i]·(g[i] − Σ_j g[j]·y[j])`, where `y` is the
+/// softmax output and `g` is d loss / d y (the Jacobian-vector product of softmax; the sum is
+/// taken in f64, in index order). Entries with `y = 0` (from `-inf` logits) get no gradient.
+pub fn softmax_backward_acc(y: &[f32], g: &[f32], dx: &mut [f32]) {
+    debug_assert!(y.len() == g.len() && g.len() == dx.len());
+    let s: f64 = g.iter().zip(y).map(|(&g, &y)| g as f64 * y as f64).sum();
+    for ((d, &g), &y) in dx.iter_mut().zip(g).zip(y) {
+        *d += (y as f64 * (g as f64 - s)) as f32;
+    }
+}
+
+/// Backward of log-softmax on one row: `dx[i] += g[i] − exp(y[i])·Σ_j g[j]`, where `y` is the
+/// log-softmax output (so `exp(y)` is the softmax) and `g` is d loss / d y; sum in f64.
+pub fn log_softmax_backward_acc(y: &[f32], g: &[f32], dx: &mut [f32]) {
+    debug_assert!(y.len() == g.len() && g.len() == dx.len());
+    let s: f64 = g.iter().map(|&g| g as f64).sum();
+    for ((d, &g), &y) in dx.iter_mut().zip(g).zip(y) {
+        *d += (g as f64 - (y as f64).exp() * s) as f32;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,6 +168,19 @@ impl<'a> Tape<'a> {
         Var(self.nodes.len() - 1)
     }
 
+    /// Like [`Tape::push`], but the backward closure also receives the output's own [`Var`], so
+    /// it can read the forward output with `ctx.value(out)` instead of keeping a copy (the
+    /// backward passes of softmax, tanh and sigmoid are written in terms of y).
+    pub fn push_reading_output(
+        &mut self,
+        value: Tensor,
+        inputs: &[Var],
+        backward: impl FnOnce(Var, &Tensor, &mut BackwardCtx<'_, '_>) + 'static,
+    ) -> Var {
+        let out = Var(self.nodes.len());
+        self.push(value, inputs, move |g, ctx| backward(out, g, ctx))
+    }
+
     /// Replaces the value of `v` (used by ops that compute in place on a fresh output).
     pub fn into_value(mut self, v: Var) -> Tensor {
         match std::mem::replace(&mut self.nodes[v.0].value, Value::Owned(Tensor::default())) {
