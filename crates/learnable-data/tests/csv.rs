@@ -77,6 +77,19 @@ fn a_ragged_row_is_an_error_naming_its_line() {
 }
 
 #[test]
+fn line_numbers_stay_right_with_crlf_line_ends_and_a_bom() {
+    // csv 1.4's own line count is off by one after CRLF; the table counts lines itself.
+    assert_eq!(
+        err_of("\u{feff}a,b,y\r\n1,2,0\r\n3,4,1\r\n5,6\r\n"),
+        "invalid file t.csv: line 4: 2 fields, expected 3 as in the header (line 1)"
+    );
+    assert_eq!(
+        err_of("a,b,y\r\n"),
+        "invalid file t.csv: line 1: a header but no data rows"
+    );
+}
+
+#[test]
 fn repeated_or_empty_column_names_are_errors() {
     assert_eq!(
         err_of("a,b,a\n1,2,3\n"),
