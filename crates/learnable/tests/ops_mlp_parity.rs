@@ -1,0 +1,102 @@
+//! Whole-model parity with PyTorch: the 64-32-32-10 ReLU MLP of fixtures/reference/README.md
+//! section 3 (gen_mlp_adamw_trajectory.py, torch 2.15.0), built from tape ops (linear, relu,
+//! cross_entropy) on batch 0 of the bundled digits data.
+//!
+//! Fixtures and tolerances (README section 3): mlp_logits_step1.safetensors logits atol 1e-5;
+//! mlp_adamw_trajectory.json `adamw.losses_before_each_step[0]` rtol 1e-5;
+//! mlp_grads_step1.safetensors every gradient atol 1e-6.
+
+use learnable::io::load_safetensors;
+use learnable::loss::CrossEntropyOptions;
+use learnable::{ParamStore, Tape, Tensor};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+const NAMES: [&str; 6] = [
+    "layers.0.weight",
+    "layers.0.bias",
+    "layers.2.weight",
+    "layers.2.bias",
+    "layers.4.weight",
+    "layers.4.bias",
+];
+
+/// Batch 0: the first 64 rows of data/digits/digits.csv (64 pixel columns 0..16, then the
+/// label; no header), pixels / 16 as float32 (as the generator: `a[:, :64] / 16.0`).
+fn batch0() -> (Tensor, Vec<usize>) {
+    let text = std::fs::read_to_string(format!("{ROOT}/data/digits/digits.csv")).unwrap();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for line in text.lines().take(64) {
+        let vals: Vec<f64> = line.split(',').map(|s| s.trim().parse().unwrap()).collect();
+        assert_eq!(vals.len(), 65);
+        x.extend(vals[..64].iter().map(|v| (v / 16.0) as f32));
+        y.push(vals[64] as usize);
+    }
+    (Tensor::new(x, &[64, 64]).unwrap(), y)
+}
+
+fn json() -> serde_json::Value {
+    let text = std::fs::read_to_string(format!(
+        "{ROOT}/fixtures/reference/mlp_adamw_trajectory.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn mlp_logits_loss_and_gradients_match_pytorch_at_step_one() {
+    let init = load_safetensors(format!("{ROOT}/fixtures/reference/mlp_init.safetensors")).unwrap();
+    let mut store = ParamStore::new();
+    let ids: Vec<_> = NAMES
+        .iter()
+        .map(|n| store.add(*n, init[*n].clone()).unwrap())
+        .collect();
+    let (x, labels) = batch0();
+    let fx = json();
+    let want_labels: Vec<usize> = fx["data"]["labels_batch0"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(labels, want_labels);
+
+    // nn.Sequential(Linear(64, 32), ReLU, Linear(32, 32), ReLU, Linear(32, 10)); F.cross_entropy.
+    let mut t = Tape::train();
+    let xv = t.input(x);
+    let p: Vec<_> = ids.iter().map(|&id| t.param(&store, id)).collect();
+    let h = t.linear(xv, p[0], Some(p[1])).unwrap();
+    let h = t.relu(h).unwrap();
+    let h = t.linear(h, p[2], Some(p[3])).unwrap();
+    let h = t.relu(h).unwrap();
+    let logits = t.linear(h, p[4], Some(p[5])).unwrap();
+    let loss = t
+        .cross_entropy(logits, &labels, &CrossEntropyOptions::default())
+        .unwrap();
+
+    let want_logits = &load_safetensors(format!(
+        "{ROOT}/fixtures/reference/mlp_logits_step1.safetensors"
+    ))
+    .unwrap()["logits"];
+    let logit_err = t.value(logits).max_abs_diff(want_logits);
+    let want_loss = fx["adamw"]["losses_before_each_step"][0].as_f64().unwrap();
+    let got_loss = t.value(loss).item().unwrap() as f64;
+    let loss_rel = (got_loss - want_loss).abs() / want_loss.abs();
+
+    let grads = t.backward(loss).unwrap();
+    let want_grads = load_safetensors(format!(
+        "{ROOT}/fixtures/reference/mlp_grads_step1.safetensors"
+    ))
+    .unwrap();
+    let mut grad_err = 0.0f32;
+    for (name, &id) in NAMES.iter().zip(&ids) {
+        let e = grads.param(id).unwrap().max_abs_diff(&want_grads[*name]);
+        eprintln!("  grad {name}: max abs error {e:e}");
+        grad_err = grad_err.max(e);
+    }
+    eprintln!(
+        "MLP parity vs PyTorch: logits max abs {logit_err:e}, loss {got_loss} vs {want_loss} (rel {loss_rel:e}), grads max abs {grad_err:e}"
+    );
+    assert!(logit_err <= 1e-5, "logits {logit_err}");
+    assert!(loss_rel <= 1e-5, "loss {got_loss} vs {want_loss}");
+    assert!(grad_err <= 1e-6, "grads {grad_err}");
+}
