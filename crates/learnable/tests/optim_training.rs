@@ -7,7 +7,7 @@ use learnable::optim::{
 };
 use learnable::{Error, Gradients, ParamStore, Result, Rng, Tape, Tensor, init};
 
-/// A two-layer network `[inp] -> [hidden] -> square -> [out]` registered with PyTorch-style names.
+/// A two-layer network `[inp] -> [hidden] -> relu -> [out]` registered with PyTorch-style names.
 fn model(inp: usize, hidden: usize, out: usize, seed: u64) -> ParamStore {
     let mut rng = Rng::new(seed, "init");
     let mut s = ParamStore::new();
@@ -28,33 +28,25 @@ fn model(inp: usize, hidden: usize, out: usize, seed: u64) -> ParamStore {
     s
 }
 
-/// Mean squared error of the model on (x, y), built from linear, add, mul and mean, and its
-/// gradients.
+/// Mean squared error (`tape.mse_loss`, mean over all elements as PyTorch's `F.mse_loss`) of the
+/// network `linear -> relu -> linear` on (x, y), and its gradients.
 fn mse_grads(store: &ParamStore, x: &Tensor, y: &Tensor) -> Result<(f32, Gradients)> {
     let mut t = Tape::train();
-    let ids: Vec<_> = [
+    let p: Vec<_> = [
         "layers.0.weight",
         "layers.0.bias",
         "layers.2.weight",
         "layers.2.bias",
     ]
     .iter()
-    .map(|n| store.id(n).unwrap())
+    .map(|n| t.param(store, store.id(n).unwrap()))
     .collect();
     let xv = t.input(x.clone());
-    let (w0, b0, w2, b2) = (
-        t.param(store, ids[0]),
-        t.param(store, ids[1]),
-        t.param(store, ids[2]),
-        t.param(store, ids[3]),
-    );
-    let h = t.linear(xv, w0, Some(b0))?;
-    let h = t.mul(h, h)?;
-    let out = t.linear(h, w2, Some(b2))?;
-    let neg_y = t.input(Tensor::from_fn(y.shape(), |i| -y.data()[i]));
-    let diff = t.add(out, neg_y)?;
-    let sq = t.mul(diff, diff)?;
-    let loss = t.mean(sq)?;
+    let h = t.linear(xv, p[0], Some(p[1]))?;
+    let h = t.relu(h)?;
+    let out = t.linear(h, p[2], Some(p[3]))?;
+    let yv = t.input(y.clone());
+    let loss = t.mse_loss(out, yv)?;
     let value = t.value(loss).item()?;
     Ok((value, t.backward(loss)?))
 }
