@@ -1,10 +1,435 @@
-//! `learnable logits` (being built).
+//! `learnable logits`: logits, softmax, temperature and sampling, step by step.
+//!
+//! `--values 4.2,2.1,-1.3 [...]` works on logits a user types: the seed-style temperature table,
+//! then each processor of the chain in order, the kept set with its renormalised probabilities
+//! and, with `--draw N`, the counts of N seeded draws. `--json` prints the same for scripts.
+//! `--model DIR --row N (--data FILE | --dataset NAME)` is declared for the model-facing form
+//! (not wired to models yet). All the work is in `learnable::sampling`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use learnable::Rng;
+use learnable::sampling::{Processed, SAMPLE_STREAM, SamplingConfig, temperature_table};
+use serde_json::{Value, json};
+
+const ORDER_HELP: &str = "\
+Processor order (fixed): repetition penalty -> temperature -> top-k -> top-p
+-> min-p -> typical-p -> epsilon, then the sampler.
+
+This is Hugging Face transformers' order: temperature first, then truncation,
+so top-p, min-p, typical-p and epsilon see the temperature-scaled
+distribution. llama.cpp applies temperature last (after its truncations), so
+its top-p and min-p see the T = 1 distribution; top-k keeps the same tokens in
+both orders. Temperature 0 is greedy decoding: the argmax (lowest index on
+ties) after the repetition penalty, with probability 1; truncation is skipped,
+as with HF's do_sample=False. Each processor follows transformers 5.24 exactly
+(top-k keeps ties at the threshold; top-p removes the tokens whose ascending
+cumulative probability is <= 1 - p and keeps at least one).
+
+Draws use the seeded ChaCha8 stream \"sample\" of --seed: one u64 per draw,
+inverse CDF in f64 over the kept tokens in index order. The same seed and
+inputs give the same draws on every run and machine.
+
+Examples:
+  learnable logits --values 4.2,2.1,-1.3 --labels cat,dog,car
+  learnable logits --values 4.2,2.1,-1.3 --temperature 0.5,2
+  learnable logits --values 4.2,2.1,-1.3,0.5 --temperature 0.7 --top-k 3 \\
+      --top-p 0.9 --draw 1000 --seed 7
+  learnable logits --values 2,-1,0.5,-0.5 --repetition-penalty 1.3 \\
+      --context 0,2 --json
+";
 
 /// Arguments of `learnable logits`.
-#[derive(clap::Args)]
-pub struct Args {}
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Processors run in Hugging Face's order (penalty, temperature, then truncation); \
+                  llama.cpp applies temperature last. --help says more.",
+    after_long_help = ORDER_HELP
+)]
+pub struct Args {
+    /// Raw logits, comma-separated (e.g. 4.2,2.1,-1.3); -inf masks a token out.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    values: Vec<String>,
+
+    /// Class labels for the values, comma-separated (default: the indices 0, 1, ...).
+    #[arg(long, value_delimiter = ',')]
+    labels: Vec<String>,
+
+    /// Temperature, >= 0 (0 = greedy, 1 = unchanged). Several comma-separated values print only
+    /// the table of probabilities at each temperature.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    temperature: Vec<f64>,
+
+    /// Keep the k highest scores, ties at the k-th kept (0 = no limit; k > vocabulary = all).
+    #[arg(long, allow_negative_numbers = true)]
+    top_k: Option<i64>,
+
+    /// Keep the smallest most-probable set with probability mass >= p, 0..=1 (1 = off).
+    #[arg(long, allow_negative_numbers = true)]
+    top_p: Option<f64>,
+
+    /// Keep tokens with probability >= min_p x the largest probability, 0..=1 (0 = off).
+    #[arg(long, allow_negative_numbers = true)]
+    min_p: Option<f64>,
+
+    /// Locally typical sampling mass, 0 < p <= 1 (1 = off).
+    #[arg(long, allow_negative_numbers = true)]
+    typical_p: Option<f64>,
+
+    /// Epsilon cutoff: drop tokens with probability < epsilon, 0 <= epsilon < 1 (0 = off).
+    #[arg(long, allow_negative_numbers = true)]
+    epsilon: Option<f64>,
+
+    /// CTRL repetition penalty for the --context tokens, > 0 (1 = off): a positive logit is
+    /// divided by it, a negative one multiplied.
+    #[arg(long, allow_negative_numbers = true)]
+    repetition_penalty: Option<f64>,
+
+    /// Token ids already generated (comma-separated), for --repetition-penalty.
+    #[arg(long, value_delimiter = ',', requires = "repetition_penalty")]
+    context: Vec<usize>,
+
+    /// Every truncation keeps at least this many tokens (>= 1).
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    min_tokens_to_keep: i64,
+
+    /// Draw N tokens from the processed distribution and print their counts.
+    #[arg(long, value_name = "N")]
+    draw: Option<u64>,
+
+    /// Seed of the sampling stream used by --draw.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+
+    /// Print JSON (kept indices, final scores with -inf as null, probabilities, counts).
+    #[arg(long)]
+    json: bool,
+
+    /// A trained model directory (model form; not wired to models yet, use --values).
+    #[arg(long, value_name = "DIR", requires = "row", requires = "source")]
+    model: Option<PathBuf>,
+
+    /// Row of the data whose logits to show (model form).
+    #[arg(long, value_name = "N", requires = "model")]
+    row: Option<usize>,
+
+    /// CSV file to take the row from (model form).
+    #[arg(long, value_name = "FILE", group = "source")]
+    data: Option<PathBuf>,
+
+    /// Bundled dataset to take the row from (model form).
+    #[arg(long, value_name = "NAME", group = "source")]
+    dataset: Option<String>,
+}
 
 /// Runs `learnable logits`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("learnable logits is not available yet")
+pub fn run(args: Args) -> Result<()> {
+    if let Some(dir) = &args.model {
+        bail!(
+            "`learnable logits --model {}` is not wired to trained models yet: needs --values for now \
+             (e.g. --values 4.2,2.1,-1.3)",
+            dir.display()
+        );
+    }
+    let logits = parse_values(&args.values)?;
+    let labels = labels_for(&args.labels, logits.len())?;
+    if args.temperature.len() > 1 {
+        if chain_flags_given(&args) {
+            bail!(
+                "the processor chain takes one --temperature; several values ({}) only print the \
+                 temperature table, so drop --top-k/--top-p/--min-p/--typical-p/--epsilon/\
+                 --repetition-penalty/--draw or give one temperature",
+                args.temperature
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        return print_table_only(&args, &labels, &logits);
+    }
+
+    let defaults = SamplingConfig::default();
+    let config = SamplingConfig {
+        repetition_penalty: args
+            .repetition_penalty
+            .unwrap_or(defaults.repetition_penalty),
+        temperature: args
+            .temperature
+            .first()
+            .copied()
+            .unwrap_or(defaults.temperature),
+        top_k: args.top_k.unwrap_or(defaults.top_k),
+        top_p: args.top_p.unwrap_or(defaults.top_p),
+        min_p: args.min_p.unwrap_or(defaults.min_p),
+        typical_p: args.typical_p.unwrap_or(defaults.typical_p),
+        epsilon: args.epsilon.unwrap_or(defaults.epsilon),
+        min_tokens_to_keep: args.min_tokens_to_keep,
+    };
+    let chain = config.build()?;
+    let processed = chain.process(&logits, &args.context)?;
+    let counts = args.draw.map(|n| draw_counts(&processed, n, args.seed));
+    let table = temperature_table(&labels, &logits, &args.temperature)?;
+
+    if args.json {
+        let mut out = json!({
+            "logits": floats(&logits),
+            "labels": labels,
+            "chain": chain.describe(),
+            "greedy": processed.greedy,
+            "steps": processed.steps.iter().map(|s| json!({
+                "processor": s.label,
+                "scores": floats(&s.scores),
+                "kept": kept_of(&s.scores),
+            })).collect::<Vec<_>>(),
+            "kept": processed.distribution.kept(),
+            "scores": floats(&processed.scores),
+            "probabilities": processed.distribution.probabilities(),
+        });
+        if let (Some(n), Some(c)) = (args.draw, &counts) {
+            out["draws"] = json!(n);
+            out["seed"] = json!(args.seed);
+            out["stream"] = json!(SAMPLE_STREAM);
+            out["counts"] = json!(c);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+
+    print!("{}", table.render());
+    println!();
+    println!("chain: {}", chain.describe());
+    println!("  (order: repetition penalty, temperature, top-k, top-p, min-p, typical-p, epsilon;");
+    println!("   Hugging Face's order. llama.cpp applies temperature last. See --help.)");
+    let v = logits.len();
+    for (i, s) in processed.steps.iter().enumerate() {
+        println!(
+            "  {}. {:<24} {} of {} kept",
+            i + 1,
+            s.label,
+            kept_of(&s.scores).len(),
+            v
+        );
+    }
+    println!();
+    print_steps(&labels, &processed);
+    println!();
+    let d = &processed.distribution;
+    if processed.greedy {
+        println!(
+            "temperature 0: greedy decoding; the argmax {} is chosen with probability 1",
+            labels[d.argmax()]
+        );
+    } else {
+        println!(
+            "kept {} of {} (probabilities renormalised over the kept set; they sum to 1):",
+            d.kept().len(),
+            v
+        );
+    }
+    let mut rows = vec![vec![
+        "class".to_string(),
+        "score".to_string(),
+        "probability".to_string(),
+    ]];
+    for (&i, &p) in d.kept().iter().zip(d.kept_probabilities()) {
+        rows.push(vec![
+            labels[i].clone(),
+            fmt_score(processed.scores[i]),
+            format!("{p:.6}"),
+        ]);
+    }
+    print_aligned(&rows);
+    if let (Some(n), Some(c)) = (args.draw, &counts) {
+        println!();
+        println!(
+            "{n} draws, seed {} (stream \"{SAMPLE_STREAM}\"):",
+            args.seed
+        );
+        let mut rows = vec![vec![
+            "class".to_string(),
+            "count".to_string(),
+            "frequency".to_string(),
+            "probability".to_string(),
+        ]];
+        for (&i, &p) in d.kept().iter().zip(d.kept_probabilities()) {
+            let f = if n == 0 { 0.0 } else { c[i] as f64 / n as f64 };
+            rows.push(vec![
+                labels[i].clone(),
+                c[i].to_string(),
+                format!("{f:.4}"),
+                format!("{p:.4}"),
+            ]);
+        }
+        print_aligned(&rows);
+    }
+    Ok(())
+}
+
+/// True if any flag of the processor chain or of drawing was given.
+fn chain_flags_given(a: &Args) -> bool {
+    a.top_k.is_some()
+        || a.top_p.is_some()
+        || a.min_p.is_some()
+        || a.typical_p.is_some()
+        || a.epsilon.is_some()
+        || a.repetition_penalty.is_some()
+        || a.draw.is_some()
+}
+
+fn print_table_only(args: &Args, labels: &[String], logits: &[f32]) -> Result<()> {
+    let table = temperature_table(labels, logits, &args.temperature)?;
+    if args.json {
+        let rows: Vec<Value> = table
+            .rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "index": r.index,
+                    "label": r.label,
+                    "logit": float(r.logit),
+                    "probabilities": r.probabilities,
+                })
+            })
+            .collect();
+        let out = json!({ "temperatures": table.temperatures, "rows": rows });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!("{}", table.render());
+    }
+    Ok(())
+}
+
+/// Parses `--values`; each entry is an f32 (`-inf`, `inf` and `nan` parse, and the library
+/// then rejects `inf`/`nan` with a typed error).
+fn parse_values(values: &[String]) -> Result<Vec<f32>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.trim()
+                .parse::<f32>()
+                .with_context(|| format!("--values entry {i} ({s:?}) is not a number"))
+        })
+        .collect()
+}
+
+fn labels_for(labels: &[String], n: usize) -> Result<Vec<String>> {
+    if labels.is_empty() {
+        return Ok((0..n).map(|i| i.to_string()).collect());
+    }
+    if labels.len() != n {
+        bail!("--labels has {} entries but --values has {n}", labels.len());
+    }
+    Ok(labels.to_vec())
+}
+
+/// Counts of `n` draws from the processed distribution (greedy: all on the argmax).
+fn draw_counts(p: &Processed, n: u64, seed: u64) -> Vec<u64> {
+    let d = &p.distribution;
+    if p.greedy {
+        let mut c = vec![0; d.vocab()];
+        c[d.argmax()] = n;
+        return c;
+    }
+    d.sample_counts(n, &mut Rng::new(seed, SAMPLE_STREAM))
+}
+
+fn kept_of(scores: &[f32]) -> Vec<usize> {
+    (0..scores.len())
+        .filter(|&i| scores[i] != f32::NEG_INFINITY)
+        .collect()
+}
+
+/// An f32 as JSON: its shortest round-trip decimal (4.2, not 4.199999809265137); non-finite
+/// values (removed tokens, -inf) become null.
+fn float(x: f32) -> Value {
+    if !x.is_finite() {
+        return Value::Null;
+    }
+    x.to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
+}
+
+fn floats(xs: &[f32]) -> Vec<Value> {
+    xs.iter().map(|&x| float(x)).collect()
+}
+
+fn fmt_score(x: f32) -> String {
+    if x == f32::NEG_INFINITY {
+        "-inf".to_string()
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// The score and probability of every token after each stage (input, then each step).
+fn print_steps(labels: &[String], p: &Processed) {
+    let mut stages: Vec<(&str, &[f32])> = vec![("input", &p.input)];
+    stages.extend(
+        p.steps
+            .iter()
+            .map(|s| (s.label.as_str(), s.scores.as_slice())),
+    );
+    let probs: Vec<Vec<f64>> = stages
+        .iter()
+        .map(|(_, s)| {
+            learnable::sampling::Distribution::from_scores(s)
+                .map(|d| d.probabilities())
+                .unwrap_or_else(|_| vec![0.0; s.len()])
+        })
+        .collect();
+    let mut header = vec!["class".to_string()];
+    for (name, _) in &stages {
+        header.push(name.to_string());
+        header.push("p".to_string());
+    }
+    let mut rows = vec![header];
+    for (i, label) in labels.iter().enumerate() {
+        let mut line = vec![label.clone()];
+        for (k, (_, s)) in stages.iter().enumerate() {
+            line.push(fmt_score(s[i]));
+            line.push(format!("{:.4}", probs[k][i]));
+        }
+        rows.push(line);
+    }
+    print_aligned(&rows);
+}
+
+/// Prints rows of cells, first column left-aligned, the others right-aligned.
+fn print_aligned(rows: &[Vec<String>]) {
+    let ncol = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..ncol)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(c, s)| {
+                if c == 0 {
+                    format!("{s:<w$}", w = widths[c])
+                } else {
+                    format!("{s:>w$}", w = widths[c])
+                }
+            })
+            .collect();
+        println!("{}", cells.join("  ").trim_end());
+    }
 }
