@@ -145,7 +145,7 @@ pub fn from_json(v: &Value, origin: &str) -> Result<TransformerConfig, SizeError
             );
             if let Some(h) = f.opt_uint("head_dim")? {
                 c.head_dim = h;
-            } else if heads > 0 && hidden % heads != 0 {
+            } else if heads > 0 && !hidden.is_multiple_of(heads) {
                 return Err(f.err(format!(
                     "hidden_size = {hidden} is not a multiple of num_attention_heads = {heads} and no head_dim is given"
                 )));

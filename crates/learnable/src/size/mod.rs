@@ -226,6 +226,16 @@ pub fn resolve_target(target: &str) -> Result<Target, SizeError> {
     if let Some(p) = preset(target) {
         return Ok(Target::Preset(p));
     }
+    let looks_like_path = target.contains('/')
+        || target.contains(std::path::MAIN_SEPARATOR)
+        || target.ends_with(".json")
+        || target.ends_with(".safetensors");
+    if looks_like_path {
+        return Err(io_err(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
     Err(SizeError::UnknownTarget {
         target: target.to_string(),
         presets: PRESET_NAMES.join(", "),
@@ -343,16 +353,14 @@ fn read_sharded(index: &Path) -> Result<StoredTensors, SizeError> {
             extra.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
         ));
     }
-    if let Some(declared) = v
+    let declared = v
         .get("metadata")
         .and_then(|m| m.get("total_size"))
-        .and_then(|t| t.as_u64())
-    {
-        if declared != stored_bytes {
-            notes.push(format!(
-                "index metadata.total_size is {declared} bytes; the shards hold {stored_bytes} bytes of tensors"
-            ));
-        }
+        .and_then(|t| t.as_u64());
+    if let Some(declared) = declared.filter(|&d| d != stored_bytes) {
+        notes.push(format!(
+            "index metadata.total_size is {declared} bytes; the shards hold {stored_bytes} bytes of tensors"
+        ));
     }
     Ok(StoredTensors { rows, notes })
 }

@@ -191,7 +191,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -332,11 +332,7 @@ pub fn render_text(r: &Report) -> String {
         if b.position_embedding > 0 {
             row(&mut o, "position embedding", b.position_embedding, "");
         }
-        let n_layer = if b.per_layer > 0 {
-            b.layers / b.per_layer
-        } else {
-            0
-        };
+        let n_layer = b.layers.checked_div(b.per_layer).unwrap_or(0);
         row(
             &mut o,
             "layers",

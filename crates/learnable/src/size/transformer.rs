@@ -119,7 +119,7 @@ impl TransformerConfig {
             n_layer,
             n_head,
             n_kv_head: n_head,
-            head_dim: if n_head > 0 { n_embd / n_head } else { 0 },
+            head_dim: n_embd.checked_div(n_head).unwrap_or(0),
             d_ff: 4 * n_embd,
             context_length: n_positions,
             tied_embeddings: true,
@@ -150,11 +150,7 @@ impl TransformerConfig {
             n_layer: num_hidden_layers,
             n_head: num_attention_heads,
             n_kv_head: num_key_value_heads,
-            head_dim: if num_attention_heads > 0 {
-                hidden_size / num_attention_heads
-            } else {
-                0
-            },
+            head_dim: hidden_size.checked_div(num_attention_heads).unwrap_or(0),
             d_ff: intermediate_size,
             context_length: max_position_embeddings,
             tied_embeddings: false,
@@ -188,14 +184,14 @@ impl TransformerConfig {
                 self.n_layer
             ));
         }
-        if self.n_head % self.n_kv_head != 0 {
+        if !self.n_head.is_multiple_of(self.n_kv_head) {
             return Err(format!(
                 "n_head = {} is not a multiple of n_kv_head = {}",
                 self.n_head, self.n_kv_head
             ));
         }
         if self.layout == Layout::Gpt2 {
-            if self.d_model % self.n_head != 0 {
+            if !self.d_model.is_multiple_of(self.n_head) {
                 return Err(format!(
                     "n_embd = {} is not a multiple of n_head = {}",
                     self.d_model, self.n_head
