@@ -5,6 +5,8 @@
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod model_dir;
+mod prep;
 
 /// learnable: train, evaluate and inspect machine-learning models.
 #[derive(Parser)]

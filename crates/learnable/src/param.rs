@@ -161,6 +161,20 @@ impl ParamStore {
         Ok(())
     }
 
+    /// Copies every value from `other`, which must hold the same names and shapes in the same order.
+    pub fn copy_values_from(&mut self, other: &ParamStore) -> Result<()> {
+        if other.params.len() != self.params.len() {
+            return Err(Error::Other("copy_values_from: stores differ in size".into()));
+        }
+        for (dst, src) in self.params.iter_mut().zip(&other.params) {
+            if dst.name != src.name || dst.value.shape() != src.value.shape() {
+                return Err(Error::Other(format!("copy_values_from: {} does not match {}", dst.name, src.name)));
+            }
+            dst.value.data_mut().copy_from_slice(src.value.data());
+        }
+        Ok(())
+    }
+
     /// Named values, for saving.
     pub fn named_values(&self) -> impl Iterator<Item = (&str, &Tensor)> {
         self.params.iter().map(|p| (p.name.as_str(), &p.value))

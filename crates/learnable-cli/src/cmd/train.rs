@@ -1,10 +1,457 @@
-//! `learnable train` (being built).
+//! `learnable train`: fit a model on a bundled dataset or a CSV file, evaluate it on the held-out
+//! test split and save it as a model directory.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+use learnable::models::mlp::{Activation, Mlp, MlpConfig};
+use learnable::optim::{LrSchedule, Optimizer, OptimizerConfig};
+use learnable::train::{self, Observer, Resume, TrainConfig, TrainState};
+use learnable::{ParamStore, Rng, Tensor};
+
+use crate::model_dir::{default_out_dir, ModelConfig, ModelDir, FORMAT_VERSION};
+use crate::prep::{self, DataArgs, Prepared};
+
+/// Which model to fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelKind {
+    /// Least squares y = w·x + b (closed form; --solver gd for gradient descent).
+    Linear,
+    /// Least squares with an L2 penalty --alpha on the weights (closed form).
+    Ridge,
+    /// Binary logistic regression, L2-regularised with scikit-learn's C (L-BFGS).
+    Logistic,
+    /// Multinomial (softmax) logistic regression, L2-regularised with C (L-BFGS).
+    Softmax,
+    /// Multilayer perceptron trained by mini-batch gradient descent.
+    Mlp,
+}
+
+impl ModelKind {
+    fn name(self) -> &'static str {
+        match self {
+            ModelKind::Linear => "linear",
+            ModelKind::Ridge => "ridge",
+            ModelKind::Logistic => "logistic",
+            ModelKind::Softmax => "softmax",
+            ModelKind::Mlp => "mlp",
+        }
+    }
+}
+
+/// How linear models are fitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Solver {
+    /// Exact: least squares (linear, ridge) or L-BFGS to convergence (logistic, softmax).
+    Exact,
+    /// The epoch loop: mini-batch gradient descent with the chosen optimizer.
+    Gd,
+}
+
+/// Optimizer of the epoch loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerKind {
+    /// SGD with optional --momentum (PyTorch torch.optim.SGD).
+    Sgd,
+    /// Adam (L2 weight decay added to the gradient).
+    Adam,
+    /// AdamW (decoupled weight decay), the default.
+    Adamw,
+}
+
+/// Learning-rate schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleKind {
+    /// The same learning rate at every step.
+    Constant,
+    /// Linear warmup over --warmup-steps, then cosine decay to 0.
+    Cosine,
+}
 
 /// Arguments of `learnable train`.
-#[derive(clap::Args)]
-pub struct Args {}
+#[derive(clap::Args, Debug)]
+#[command(after_help = "With no arguments: trains an MLP on the bundled digits dataset.\n\
+Examples:\n  learnable train\n  learnable train --dataset iris --model softmax\n  \
+learnable train --data houses.csv --target price --model ridge --alpha 0.5\n  \
+learnable train --dataset mnist --hidden 256,128 --epochs 10 --out runs/mnist")]
+pub struct Args {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Model to fit.
+    #[arg(long, value_enum, default_value = "mlp")]
+    pub model: ModelKind,
+    /// Solver for linear, ridge, logistic and softmax models.
+    #[arg(long, value_enum, default_value = "exact")]
+    pub solver: Solver,
+    /// Hidden layer widths of the MLP, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "128,64")]
+    pub hidden: Vec<usize>,
+    /// Activation of the MLP's hidden layers: relu, gelu, tanh or sigmoid.
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// Dropout probability after each hidden layer, in [0, 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f32,
+    /// Passes over the training split.
+    #[arg(long, default_value_t = 40)]
+    pub epochs: usize,
+    /// Rows per mini-batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Base learning rate.
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    pub learning_rate: f64,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value = "adamw")]
+    pub optimizer: OptimizerKind,
+    /// Weight decay (AdamW: decoupled; SGD/Adam: L2 added to the gradient).
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Momentum for SGD.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum, default_value = "constant")]
+    pub schedule: ScheduleKind,
+    /// Warmup steps of the cosine schedule.
+    #[arg(long, default_value_t = 0)]
+    pub warmup_steps: u64,
+    /// Clip the global gradient norm to this value.
+    #[arg(long)]
+    pub max_grad_norm: Option<f32>,
+    /// Label smoothing of the cross-entropy loss, in [0, 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub label_smoothing: f32,
+    /// Stop after this many epochs without a better validation loss (best weights are kept).
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Ridge penalty alpha (>= 0).
+    #[arg(long, default_value_t = 1.0)]
+    pub alpha: f64,
+    /// Inverse regularisation strength C of logistic/softmax regression (> 0), as scikit-learn.
+    #[arg(long = "C", alias = "c", default_value_t = 1.0)]
+    pub c: f64,
+    /// Output directory of the model (default: runs/<data>-<model>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Resume from the checkpoint in --out (same arguments as the interrupted run).
+    #[arg(long)]
+    pub resume: bool,
+    /// Print one line per epoch instead of a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Draws a progress bar on a terminal, plain lines when output is piped, and writes the
+/// checkpoint (atomically) after every epoch.
+struct Progress {
+    bar: Option<ProgressBar>,
+    ckpt_dir: PathBuf,
+    classification: bool,
+}
+
+impl Observer for Progress {
+    fn on_step(&mut self, epoch: usize, step: usize, steps: usize, loss: f32) {
+        if let Some(bar) = &self.bar {
+            if step == 1 {
+                bar.set_length(steps as u64);
+                bar.set_position(0);
+                bar.set_prefix(format!("epoch {epoch}"));
+            }
+            bar.set_position(step as u64);
+            bar.set_message(format!("loss {loss:.4}"));
+        }
+    }
+
+    fn on_epoch(&mut self, store: &ParamStore, opt: &dyn Optimizer, state: &TrainState, is_best: bool) -> learnable::Result<()> {
+        let r = state.history.last().expect("on_epoch after an epoch");
+        let metric = if self.classification { "accuracy" } else { "r2" };
+        let val = match (r.val_loss, r.val_metric) {
+            (Some(l), Some(m)) => format!("  val_loss {l:.4}  val_{metric} {m:.4}{}", if is_best { " *" } else { "" }),
+            _ => String::new(),
+        };
+        let line = format!(
+            "epoch {:>3}  train_loss {:.4}  train_{metric} {:.4}{val}  lr {:.2e}  {:.1}s",
+            r.epoch, r.train_loss, r.train_metric, r.learning_rate, r.seconds
+        );
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => println!("{line}"),
+        }
+        // Checkpoint: parameters, optimizer state, loop state, and the best parameters so far.
+        std::fs::create_dir_all(&self.ckpt_dir).map_err(|e| learnable::Error::io(&self.ckpt_dir, e))?;
+        store.save(self.ckpt_dir.join("model.safetensors"))?;
+        opt.save_state(&self.ckpt_dir.join("optimizer.safetensors"))?;
+        if is_best {
+            store.save(self.ckpt_dir.join("best.safetensors"))?;
+        }
+        let json = serde_json::to_string_pretty(state).map_err(|e| learnable::Error::Other(e.to_string()))?;
+        learnable::io::write_atomic(self.ckpt_dir.join("state.json"), json.as_bytes())?;
+        Ok(())
+    }
+}
+
+fn optimizer_config(args: &Args) -> OptimizerConfig {
+    use learnable::optim::{AdamConfig, AdamWConfig, SgdConfig};
+    match args.optimizer {
+        OptimizerKind::Sgd => OptimizerConfig::Sgd(SgdConfig {
+            learning_rate: args.learning_rate,
+            momentum: args.momentum,
+            weight_decay: args.weight_decay,
+            ..SgdConfig::default()
+        }),
+        OptimizerKind::Adam => OptimizerConfig::Adam(AdamConfig {
+            learning_rate: args.learning_rate,
+            weight_decay: args.weight_decay,
+            ..AdamConfig::default()
+        }),
+        OptimizerKind::Adamw => OptimizerConfig::AdamW(AdamWConfig {
+            learning_rate: args.learning_rate,
+            weight_decay: args.weight_decay,
+            ..AdamWConfig::default()
+        }),
+    }
+}
+
+fn train_config(args: &Args, train_rows: usize) -> TrainConfig {
+    let schedule = match args.schedule {
+        ScheduleKind::Constant => LrSchedule::Constant,
+        ScheduleKind::Cosine => {
+            let total = (train_rows.div_ceil(args.batch_size.max(1)) * args.epochs) as u64;
+            LrSchedule::CosineWithWarmup { warmup_steps: args.warmup_steps, total_steps: total, min_lr: 0.0 }
+        }
+    };
+    TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        schedule,
+        patience: args.patience,
+        max_grad_norm: args.max_grad_norm,
+        label_smoothing: args.label_smoothing,
+        seed: args.data.seed,
+    }
+}
 
 /// Runs `learnable train`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("learnable train is not available yet")
+pub fn run(args: Args) -> Result<()> {
+    let started = Instant::now();
+    let data = prep::prepare_training(&args.data)?;
+    let classification = data.classes.is_some();
+    match (args.model, classification) {
+        (ModelKind::Linear | ModelKind::Ridge, true) => bail!(
+            "--model {} is a regression model but the target {:?} is categorical; use --model logistic, softmax or mlp",
+            args.model.name(),
+            data.target
+        ),
+        (ModelKind::Logistic | ModelKind::Softmax, false) => bail!(
+            "--model {} is a classifier but the target {:?} is numeric; use --model linear, ridge or mlp (or --task classification)",
+            args.model.name(),
+            data.target
+        ),
+        _ => {}
+    }
+    if args.model == ModelKind::Logistic && data.classes.as_ref().is_some_and(|c| c.len() != 2) {
+        bail!(
+            "--model logistic is binary but the target has {} classes; use --model softmax",
+            data.classes.as_ref().map_or(0, |c| c.len())
+        );
+    }
+    let kind = args.model.name();
+    let out = args.out.clone().unwrap_or_else(|| default_out_dir(&data.source, kind));
+    println!(
+        "data: {} — {} train, {} validation, {} test rows, {} features{}",
+        data.source,
+        data.train.y.len(),
+        data.val.as_ref().map_or(0, |v| v.y.len()),
+        data.test.as_ref().map_or(0, |v| v.y.len()),
+        data.train.x.last_dim(),
+        data.classes.as_ref().map(|c| format!(", {} classes", c.len())).unwrap_or_default()
+    );
+
+    let exact = args.model != ModelKind::Mlp && args.solver == Solver::Exact;
+    let (store, net, solver, history) = if exact {
+        let (store, net, solver) = fit_exact(&args, &data)?;
+        (store, net, solver, None)
+    } else {
+        let (store, net, state) = fit_gd(&args, &data, &out)?;
+        (store, net, "gradient-descent".to_string(), Some(state))
+    };
+
+    // Final evaluation on the test split (or the training split when there is none).
+    let cfg = train_config(&args, data.train.y.len());
+    let mut metrics = serde_json::Map::new();
+    let (eval_name, eval_split) = match &data.test {
+        Some(t) if !t.y.is_empty() => ("test", t),
+        _ => ("train", &data.train),
+    };
+    let (loss, metric) = train::evaluate(&net, &store, eval_split, &cfg)?;
+    metrics.insert(format!("{eval_name}_loss"), loss.into());
+    let metric_name = if classification { "accuracy" } else { "r2" };
+    metrics.insert(format!("{eval_name}_{metric_name}"), metric.into());
+    metrics.insert("train_seconds".into(), started.elapsed().as_secs_f64().into());
+
+    let config = ModelConfig {
+        format: "learnable-model".into(),
+        version: FORMAT_VERSION,
+        kind: kind.into(),
+        solver,
+        network: net.config.clone(),
+        task: if classification { "classification".into() } else { "regression".into() },
+        classes: data.classes.clone().unwrap_or_default(),
+        target: data.target.clone(),
+        feature_names: data.feature_names.clone(),
+        preprocessing: data.preprocessing.clone(),
+        source: data.source_spec.clone(),
+        options: data.options.clone(),
+        training: serde_json::json!({
+            "train_config": cfg,
+            "optimizer": optimizer_config(&args),
+            "alpha": args.alpha,
+            "C": args.c,
+            "seed": args.data.seed,
+            "stop_reason": history.as_ref().and_then(|h| h.stop_reason.clone()),
+        }),
+        metrics: serde_json::Value::Object(metrics),
+    };
+    ModelDir::save(&out, &config, &store, history.as_ref().map(|h| h.history_csv()).as_deref())?;
+    if let Some(h) = &history {
+        if let Some(reason) = &h.stop_reason {
+            println!("{reason}");
+        }
+        if let Some((bl, be)) = h.best {
+            println!("best validation loss {bl:.4} at epoch {be} (weights restored)");
+        }
+    }
+    println!(
+        "{eval_name} {metric_name}: {metric:.4}   ({eval_name} loss {loss:.4}, {} parameters, {:.1}s)",
+        store.num_params(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("model saved to {}", out.display());
+    Ok(())
+}
+
+/// Closed-form / full-batch fits, stored as a single Linear layer.
+fn fit_exact(args: &Args, data: &Prepared) -> Result<(ParamStore, Mlp, String)> {
+    use learnable::models::linear_regression::LinearRegressionConfig;
+    use learnable::models::logistic_regression::LogisticRegressionConfig;
+    let (x, n, d) = data.train_f64();
+    let mut store = ParamStore::new();
+    let (weight, bias, out_dim, solver) = match args.model {
+        ModelKind::Linear | ModelKind::Ridge => {
+            let y = data.train_values_f64();
+            let cfg = if args.model == ModelKind::Linear {
+                LinearRegressionConfig::ols()
+            } else {
+                LinearRegressionConfig::ridge(args.alpha)
+            };
+            let fitted = cfg.fit(&x, n, d, &y)?;
+            let w: Vec<f32> = fitted.coef().iter().map(|&v| v as f32).collect();
+            let solver = match fitted.lstsq_info() {
+                Some(info) => format!("least squares (SVD, rank {} of {d})", info.rank),
+                None => "least squares".to_string(),
+            };
+            (w, vec![fitted.intercept() as f32], 1, solver)
+        }
+        ModelKind::Logistic | ModelKind::Softmax => {
+            let y = data.train_classes();
+            let k = data.classes.as_ref().map_or(0, |c| c.len());
+            let cfg = LogisticRegressionConfig { c: args.c, ..LogisticRegressionConfig::default() };
+            let fitted = cfg.fit(&x, n, d, &y)?;
+            if fitted.n_classes() != k {
+                bail!("the training split holds {} of the {k} classes; use a larger dataset or smaller --val-fraction/--test-fraction", fitted.n_classes());
+            }
+            // A binary model's single logit z becomes the two logits [0, z]: softmax([0, z]) =
+            // [1 − σ(z), σ(z)], so every classifier is stored and served as softmax logits.
+            let (mut w, mut b): (Vec<f32>, Vec<f32>) = (Vec::new(), Vec::new());
+            if fitted.n_outputs() == 1 {
+                w.extend(std::iter::repeat_n(0.0f32, d));
+                b.push(0.0);
+            }
+            w.extend(fitted.coef().iter().map(|&v| v as f32));
+            b.extend(fitted.intercept().iter().map(|&v| v as f32));
+            (w, b, k, format!("lbfgs ({} iterations)", fitted.n_iter()))
+        }
+        ModelKind::Mlp => unreachable!("mlp is trained by gradient descent"),
+    };
+    let config = MlpConfig { input_dim: d, hidden: vec![], output_dim: out_dim, activation: Activation::Relu, dropout: 0.0 };
+    store.add("layers.0.weight", Tensor::new(weight, &[out_dim, d])?)?;
+    store.add("layers.0.bias", Tensor::new(bias, &[out_dim])?)?;
+    let net = Mlp::from_store(config, &store)?;
+    Ok((store, net, solver))
+}
+
+/// The epoch loop for MLPs and gradient-descent linear models.
+fn fit_gd(args: &Args, data: &Prepared, out: &std::path::Path) -> Result<(ParamStore, Mlp, TrainState)> {
+    let d = data.train.x.last_dim();
+    let (hidden, output_dim) = match (&args.model, &data.classes) {
+        (ModelKind::Mlp, Some(c)) => (args.hidden.clone(), c.len()),
+        (ModelKind::Mlp, None) => (args.hidden.clone(), 1),
+        (_, Some(c)) => (vec![], c.len()),
+        (_, None) => (vec![], 1),
+    };
+    let activation: Activation = args.activation.parse()?;
+    let config = MlpConfig { input_dim: d, hidden, output_dim, activation, dropout: args.dropout };
+    let mut store = ParamStore::new();
+    let net = Mlp::new(config, &mut store, &mut Rng::new(args.data.seed, "init"))?;
+    let mut opt = optimizer_config(args).build()?;
+    let cfg = train_config(args, data.train.y.len());
+    let ckpt_dir = out.join("checkpoint");
+    let resume = if args.resume { Some(load_checkpoint(&ckpt_dir, &mut store, opt.as_mut())?) } else { None };
+    if let Some(r) = &resume {
+        println!("resuming from {} after epoch {}", ckpt_dir.display(), r.state.epochs_done);
+    }
+    println!(
+        "model: {} {} -> {:?} -> {} ({} parameters), {} epochs, batch {}, {:?} lr {}",
+        args.model.name(),
+        d,
+        net.config.hidden,
+        net.config.output_dim,
+        store.num_params(),
+        args.epochs,
+        args.batch_size,
+        args.optimizer,
+        args.learning_rate
+    );
+    let bar = if std::io::stderr().is_terminal() && !args.quiet {
+        let b = ProgressBar::new(1);
+        b.set_style(
+            ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let mut progress = Progress { bar, ckpt_dir, classification: data.classes.is_some() };
+    let state = train::fit(&net, &mut store, opt.as_mut(), &data.train, data.val.as_ref(), &cfg, resume, &mut progress)
+        .with_context(|| format!("last good checkpoint: {}", progress.ckpt_dir.display()))?;
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    Ok((store, net, state))
+}
+
+fn load_checkpoint(dir: &std::path::Path, store: &mut ParamStore, opt: &mut dyn Optimizer) -> Result<Resume> {
+    let state_path = dir.join("state.json");
+    let text = std::fs::read_to_string(&state_path)
+        .with_context(|| format!("--resume: no checkpoint at {} (train without --resume first)", state_path.display()))?;
+    let state: TrainState = serde_json::from_str(&text).with_context(|| format!("{} is not a training state", state_path.display()))?;
+    store.load(dir.join("model.safetensors"))?;
+    opt.load_state(&dir.join("optimizer.safetensors"), store)?;
+    let best_path = dir.join("best.safetensors");
+    let best = if state.best.is_some() && best_path.exists() {
+        let mut b = store.clone();
+        b.load(&best_path)?;
+        Some(b)
+    } else {
+        None
+    };
+    Ok(Resume { state, best })
 }

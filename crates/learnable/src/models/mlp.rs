@@ -1,1 +1,197 @@
-//! (being built)
+//! Multilayer perceptron: `Linear → activation → [Dropout] → … → Linear`.
+//!
+//! Layout and names follow a PyTorch `nn.Sequential` of the same modules, so the checkpoint loads
+//! into PyTorch as it is: Linear layers sit at indices 0, 2, 4, … (0, 3, 6, … when dropout
+//! layers are present), named `layers.{i}.weight` `[out, in]` and `layers.{i}.bias` `[out]`.
+//! Initialisation is nn.Linear's default (kaiming-uniform a=√5; bias U(±1/√fan_in)).
+//!
+//! With no hidden layers the MLP is a single Linear layer: linear regression (with MSE) or
+//! logistic/softmax regression (with cross-entropy) trained by gradient descent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ops::activation::Gelu;
+use crate::param::{ParamId, ParamStore};
+use crate::rng::Rng;
+use crate::tape::{Tape, Var};
+use crate::tensor::Tensor;
+
+/// Nonlinearity between layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// max(0, x)
+    Relu,
+    /// GELU, exact erf form (PyTorch `nn.GELU()`).
+    Gelu,
+    /// tanh(x)
+    Tanh,
+    /// 1 / (1 + e^−x)
+    Sigmoid,
+}
+
+impl std::str::FromStr for Activation {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "relu" => Ok(Activation::Relu),
+            "gelu" => Ok(Activation::Gelu),
+            "tanh" => Ok(Activation::Tanh),
+            "sigmoid" => Ok(Activation::Sigmoid),
+            _ => Err(Error::invalid("activation", s, "relu, gelu, tanh or sigmoid")),
+        }
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Activation::Relu => "relu",
+            Activation::Gelu => "gelu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Architecture of an [`Mlp`]; saved as JSON next to the weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MlpConfig {
+    /// Number of input features.
+    pub input_dim: usize,
+    /// Widths of the hidden layers (empty: a single linear layer).
+    pub hidden: Vec<usize>,
+    /// Number of outputs (classes for classification, targets for regression).
+    pub output_dim: usize,
+    /// Nonlinearity after each hidden layer. Default relu, the usual first choice.
+    pub activation: Activation,
+    /// Dropout probability after each hidden activation, in [0, 1). Default 0.
+    pub dropout: f32,
+}
+
+impl MlpConfig {
+    /// Checks every field; errors name the field, its value and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        if self.input_dim == 0 {
+            return Err(Error::invalid("input_dim", 0, ">= 1"));
+        }
+        if self.output_dim == 0 {
+            return Err(Error::invalid("output_dim", 0, ">= 1"));
+        }
+        if let Some(w) = self.hidden.iter().find(|&&w| w == 0) {
+            return Err(Error::invalid("hidden", w, "every width >= 1"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::invalid("dropout", self.dropout, "[0, 1)"));
+        }
+        Ok(())
+    }
+
+    /// Index stride between Linear layers in the equivalent nn.Sequential.
+    fn stride(&self) -> usize {
+        if self.dropout > 0.0 { 3 } else { 2 }
+    }
+
+    /// The (weight name, bias name, [out, in]) of every Linear layer, in order.
+    pub fn layer_specs(&self) -> Vec<(String, String, [usize; 2])> {
+        let mut dims = vec![self.input_dim];
+        dims.extend(&self.hidden);
+        dims.push(self.output_dim);
+        (0..dims.len() - 1)
+            .map(|i| {
+                let idx = i * self.stride();
+                (format!("layers.{idx}.weight"), format!("layers.{idx}.bias"), [dims[i + 1], dims[i]])
+            })
+            .collect()
+    }
+}
+
+/// A multilayer perceptron whose parameters live in a [`ParamStore`].
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    /// The architecture.
+    pub config: MlpConfig,
+    layers: Vec<(ParamId, ParamId)>,
+}
+
+impl Mlp {
+    /// Registers freshly initialised parameters (nn.Linear defaults, from `rng`) in `store`.
+    pub fn new(config: MlpConfig, store: &mut ParamStore, rng: &mut Rng) -> Result<Self> {
+        config.validate()?;
+        let mut layers = Vec::new();
+        for (wn, bn, [out, inp]) in config.layer_specs() {
+            let w = store.add(wn, crate::init::linear_weight(out, inp, rng))?;
+            let b = store.add(bn, crate::init::linear_bias(out, inp, rng))?;
+            layers.push((w, b));
+        }
+        Ok(Mlp { config, layers })
+    }
+
+    /// Binds to parameters already in `store` (e.g. loaded from a checkpoint), checking names and
+    /// shapes.
+    pub fn from_store(config: MlpConfig, store: &ParamStore) -> Result<Self> {
+        config.validate()?;
+        let mut layers = Vec::new();
+        for (wn, bn, [out, inp]) in config.layer_specs() {
+            let w = store.id(&wn).ok_or_else(|| Error::Missing(format!("missing parameter {wn}")))?;
+            let b = store.id(&bn).ok_or_else(|| Error::Missing(format!("missing parameter {bn}")))?;
+            if store.value(w).shape() != [out, inp] {
+                return Err(Error::shape("Mlp::from_store", format!("{wn} [{out}, {inp}]"), store.value(w).shape()));
+            }
+            if store.value(b).shape() != [out] {
+                return Err(Error::shape("Mlp::from_store", format!("{bn} [{out}]"), store.value(b).shape()));
+            }
+            layers.push((w, b));
+        }
+        Ok(Mlp { config, layers })
+    }
+
+    /// Forward pass. `x`: `[batch, input_dim]` → logits / outputs `[batch, output_dim]`.
+    /// `dropout_rng` is used only in training mode with dropout > 0.
+    pub fn forward<'a>(
+        &self,
+        tape: &mut Tape<'a>,
+        store: &'a ParamStore,
+        x: Var,
+        dropout_rng: &mut Rng,
+    ) -> Result<Var> {
+        let d = tape.shape(x).last().copied().unwrap_or(0);
+        if tape.shape(x).len() != 2 || d != self.config.input_dim {
+            return Err(Error::shape("Mlp::forward", format!("[batch, {}]", self.config.input_dim), tape.shape(x)));
+        }
+        let mut h = x;
+        let last = self.layers.len() - 1;
+        for (i, &(w, b)) in self.layers.iter().enumerate() {
+            let (w, b) = (tape.param(store, w), tape.param(store, b));
+            h = tape.linear(h, w, Some(b))?;
+            if i < last {
+                h = match self.config.activation {
+                    Activation::Relu => tape.relu(h)?,
+                    Activation::Gelu => tape.gelu(h, Gelu::Exact)?,
+                    Activation::Tanh => tape.tanh(h)?,
+                    Activation::Sigmoid => tape.sigmoid(h)?,
+                };
+                if self.config.dropout > 0.0 {
+                    h = tape.dropout(h, self.config.dropout, dropout_rng)?;
+                }
+            }
+        }
+        Ok(h)
+    }
+
+    /// Inference: `x` `[batch, input_dim]` → `[batch, output_dim]`, recording nothing.
+    pub fn predict(&self, store: &ParamStore, x: &Tensor) -> Result<Tensor> {
+        let mut tape = Tape::eval();
+        let xv = tape.input_ref(x);
+        let mut rng = Rng::new(0, "unused");
+        let y = self.forward(&mut tape, store, xv, &mut rng)?;
+        Ok(tape.into_value(y))
+    }
+
+    /// The parameter ids, (weight, bias) per Linear layer.
+    pub fn layers(&self) -> &[(ParamId, ParamId)] {
+        &self.layers
+    }
+}

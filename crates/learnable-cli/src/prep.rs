@@ -1,0 +1,193 @@
+//! From dataset arguments to standardised training, validation and test splits (through
+//! `learnable_data::prepare`), and back: re-applying a model's stored preprocessing at eval and
+//! predict time.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use learnable::train::{Split, Targets};
+use learnable::Tensor;
+use learnable_data::dataset::{Dataset, Target, Task};
+use learnable_data::encode::Impute;
+use learnable_data::prepare::{self, Options, Preprocessing, Source};
+
+use crate::model_dir::ModelConfig;
+
+/// Where the data come from and how they are split.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// A bundled dataset by name (see `learnable datasets`). Default: digits.
+    #[arg(long, conflicts_with = "data")]
+    pub dataset: Option<String>,
+    /// A CSV file with a header row.
+    #[arg(long, requires = "target")]
+    pub data: Option<PathBuf>,
+    /// The target column of --data.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Force the task of a CSV target: classification or regression (default: inferred).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Fill missing values with the training split's column mean or median.
+    #[arg(long, value_parser = ["mean", "median"])]
+    pub impute: Option<String>,
+    /// Fraction of rows held out for validation (early stopping), in [0, 1).
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Fraction of rows held out for the final test, in [0, 1) (MNIST has its own test split).
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Seed of the split, the initialisation, shuffling and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl DataArgs {
+    /// The data source (digits when nothing is given).
+    pub fn source(&self) -> Result<Source> {
+        Ok(match (&self.dataset, &self.data) {
+            (_, Some(path)) => Source::Csv {
+                path: path.clone(),
+                target: self.target.clone().context("--data needs --target COLUMN")?,
+            },
+            (Some(name), None) => Source::Bundled(name.clone()),
+            (None, None) => Source::Bundled("digits".into()),
+        })
+    }
+
+    /// The split/preprocessing options.
+    pub fn options(&self) -> Result<Options> {
+        let task = self.task.as_deref().map(str::parse::<Task>).transpose()?;
+        let impute = match self.impute.as_deref() {
+            None => None,
+            Some("mean") => Some(Impute::Mean),
+            Some("median") => Some(Impute::Median),
+            Some(other) => bail!("--impute must be mean or median, got {other}"),
+        };
+        Ok(Options {
+            task,
+            impute,
+            val_fraction: self.val_fraction,
+            test_fraction: self.test_fraction,
+            seed: self.seed,
+            standardize: true,
+        })
+    }
+}
+
+/// A short name for a source: the dataset name or the file path.
+pub fn source_name(source: &Source) -> String {
+    match source {
+        Source::Bundled(n) => n.clone(),
+        Source::Csv { path, .. } => path.display().to_string(),
+    }
+}
+
+/// Training data ready for a model.
+pub struct Prepared {
+    /// Dataset name or file path.
+    pub source: String,
+    /// The source and options, stored with the model so eval can rebuild the split.
+    pub source_spec: Source,
+    /// The options used.
+    pub options: Options,
+    /// Target column name.
+    pub target: String,
+    /// Feature names (after encoding).
+    pub feature_names: Vec<String>,
+    /// Class labels (classification) or None (regression).
+    pub classes: Option<Vec<String>>,
+    /// Standardised training split.
+    pub train: Split,
+    /// Standardised validation split, if it has rows.
+    pub val: Option<Split>,
+    /// Standardised test split, if it has rows.
+    pub test: Option<Split>,
+    /// The fitted preprocessing, stored in config.json.
+    pub preprocessing: Preprocessing,
+    train_ds: Dataset,
+}
+
+impl Prepared {
+    /// Standardised training features in f64 `(x, rows, features)` for closed-form models.
+    pub fn train_f64(&self) -> (Vec<f64>, usize, usize) {
+        (self.train_ds.features_f64().into_owned(), self.train_ds.n_rows(), self.train_ds.n_features())
+    }
+
+    /// Regression targets of the training split in f64.
+    pub fn train_values_f64(&self) -> Vec<f64> {
+        self.train_ds.values().map(|v| v.to_vec()).unwrap_or_default()
+    }
+
+    /// Class indices of the training split.
+    pub fn train_classes(&self) -> Vec<usize> {
+        self.train_ds.labels().map(|v| v.to_vec()).unwrap_or_default()
+    }
+}
+
+/// The engine's view of a dataset: f32 features `[rows, features]` and targets.
+pub fn to_split(ds: &Dataset) -> Result<Split> {
+    let y = match ds.target() {
+        Target::Classes(c) => Targets::Classes(c.clone()),
+        Target::Values(v) => Targets::Values(Tensor::new(v.iter().map(|&x| x as f32).collect(), &[v.len(), 1])?),
+        Target::Missing => bail!("{} has no target column", ds.name()),
+    };
+    Ok(Split::new(ds.features_tensor(), y)?)
+}
+
+/// Loads, splits (seeded, stratified for classification), fits the preprocessing on the
+/// training rows and standardises every split.
+pub fn prepare_training(args: &DataArgs) -> Result<Prepared> {
+    let source = args.source()?;
+    let options = args.options()?;
+    let p = prepare::prepare(&source, &options)?;
+    let nonempty = |d: &Dataset| -> Result<Option<Split>> { if d.n_rows() == 0 { Ok(None) } else { Ok(Some(to_split(d)?)) } };
+    let pre = &p.preprocessing;
+    Ok(Prepared {
+        source: source_name(&source),
+        target: pre.target_column().to_string(),
+        feature_names: pre.feature_names(),
+        classes: (pre.task() == Task::Classification).then(|| pre.class_names().to_vec()),
+        train: to_split(&p.train)?,
+        val: nonempty(&p.val)?,
+        test: nonempty(&p.test)?,
+        preprocessing: p.preprocessing.clone(),
+        source_spec: source,
+        options,
+        train_ds: p.train,
+    })
+}
+
+/// Rows to evaluate or predict with a model's stored preprocessing. For the bundled dataset
+/// the model was trained on, its test split as training drew it (same seed and fractions);
+/// another bundled dataset is used whole; a CSV file is read with the stored encoding (with
+/// `need_target`, the target column must be present).
+/// Returns the standardised features `[rows, features]` and the dataset (for targets).
+pub fn load_for_model(
+    dataset: Option<&str>,
+    data: Option<&std::path::Path>,
+    config: &ModelConfig,
+    need_target: bool,
+) -> Result<(Tensor, Dataset)> {
+    let pre = &config.preprocessing;
+    let ds = match (dataset, data) {
+        (Some(name), None) => {
+            let own = matches!(&config.source, Source::Bundled(n) if n == name);
+            if own {
+                let p = prepare::prepare(&config.source, &config.options)?;
+                if p.test.n_rows() > 0 { p.test } else { p.train }
+            } else {
+                pre.scale(learnable_data::bundled::load(name)?)?
+            }
+        }
+        (None, Some(path)) => {
+            if need_target {
+                pre.load_csv(path)?
+            } else {
+                pre.load_csv_features(path)?
+            }
+        }
+        _ => bail!("give one of --dataset NAME or --data FILE"),
+    };
+    Ok((ds.features_tensor(), ds))
+}
