@@ -27,21 +27,48 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Serialises named f32 tensors to safetensors bytes (keys sorted, as PyTorch's
-/// `safetensors.torch.save_file` would lay them out).
+/// Serialises named f32 tensors to safetensors bytes, deterministically: tensors sorted by name,
+/// data in that order, header keys (and metadata keys) sorted, header padded with spaces to a
+/// multiple of 8 bytes as the format asks. The same tensors and metadata always give the same
+/// bytes (the `safetensors` crate writes metadata in `HashMap` order, which varies by run).
+/// Format: <https://github.com/huggingface/safetensors#format>.
 pub fn safetensors_bytes<'a>(
     tensors: impl IntoIterator<Item = (&'a str, &'a Tensor)>,
     metadata: Option<std::collections::HashMap<String, String>>,
 ) -> Result<Vec<u8>> {
-    use safetensors::tensor::{Dtype, TensorView};
-    let mut views = Vec::new();
-    for (name, t) in tensors {
-        let bytes: &[u8] = bytemuck::cast_slice(t.data());
-        let view = TensorView::new(Dtype::F32, t.shape().to_vec(), bytes)
-            .map_err(|e| Error::Other(format!("safetensors: tensor {name}: {e}")))?;
-        views.push((name.to_string(), view));
+    let mut items: Vec<(&str, &Tensor)> = tensors.into_iter().collect();
+    items.sort_by(|a, b| a.0.cmp(b.0));
+    let mut header = serde_json::Map::new();
+    if let Some(meta) = metadata {
+        let sorted: BTreeMap<String, String> = meta.into_iter().collect();
+        header.insert("__metadata__".into(), serde_json::to_value(sorted).map_err(|e| Error::Other(e.to_string()))?);
     }
-    safetensors::serialize(views, metadata).map_err(|e| Error::Other(format!("safetensors: {e}")))
+    let mut offset = 0usize;
+    for (name, t) in &items {
+        if header.contains_key(*name) {
+            return Err(Error::Other(format!("safetensors: tensor {name} given twice")));
+        }
+        let end = offset + t.numel() * 4;
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": t.shape(), "data_offsets": [offset, end]}),
+        );
+        offset = end;
+    }
+    // serde_json's Map is a BTreeMap (no preserve_order feature): keys come out sorted.
+    let mut json = serde_json::to_string(&header).map_err(|e| Error::Other(e.to_string()))?.into_bytes();
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + json.len() + offset);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    for (_, t) in &items {
+        for v in t.data() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    Ok(out)
 }
 
 /// Writes named f32 tensors to a safetensors file, atomically.
