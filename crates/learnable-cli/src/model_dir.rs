@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use learnable::models::mlp::{Mlp, MlpConfig};
 use learnable::{ParamStore, Tensor};
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,12 @@ pub struct ModelDir {
 
 impl ModelDir {
     /// Writes config.json, model.safetensors and (if given) history.csv into `dir` atomically.
-    pub fn save(dir: &Path, config: &ModelConfig, store: &ParamStore, history_csv: Option<&str>) -> Result<()> {
+    pub fn save(
+        dir: &Path,
+        config: &ModelConfig,
+        store: &ParamStore,
+        history_csv: Option<&str>,
+    ) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         store.save(dir.join("model.safetensors"))?;
         let json = serde_json::to_string_pretty(config)?;
@@ -73,9 +78,13 @@ impl ModelDir {
     pub fn load(dir: &Path) -> Result<ModelDir> {
         let cfg_path = dir.join("config.json");
         if !dir.is_dir() {
-            bail!("model directory {} does not exist (train one with `learnable train --out DIR`)", dir.display());
+            bail!(
+                "model directory {} does not exist (train one with `learnable train --out DIR`)",
+                dir.display()
+            );
         }
-        let text = std::fs::read_to_string(&cfg_path).with_context(|| format!("cannot read {}", cfg_path.display()))?;
+        let text = std::fs::read_to_string(&cfg_path)
+            .with_context(|| format!("cannot read {}", cfg_path.display()))?;
         let config: ModelConfig = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a learnable model config", cfg_path.display()))?;
         if config.format != "learnable-model" || config.version != FORMAT_VERSION {
@@ -86,7 +95,10 @@ impl ModelDir {
                 config.version
             );
         }
-        config.network.validate().with_context(|| format!("{}: invalid network", cfg_path.display()))?;
+        config
+            .network
+            .validate()
+            .with_context(|| format!("{}: invalid network", cfg_path.display()))?;
         let weights = dir.join("model.safetensors");
         let tensors = learnable::io::load_safetensors(&weights)?;
         let mut store = ParamStore::new();
@@ -112,6 +124,9 @@ impl ModelDir {
 
 /// The default output directory for a run: `runs/<source>-<kind>`.
 pub fn default_out_dir(source: &str, kind: &str) -> PathBuf {
-    let stem = Path::new(source).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| source.to_string());
+    let stem = Path::new(source)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| source.to_string());
     PathBuf::from("runs").join(format!("{stem}-{kind}"))
 }

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use learnable::train::{Split, Targets};
+use anyhow::{Context, Result, bail};
 use learnable::Tensor;
+use learnable::train::{Split, Targets};
 use learnable_data::dataset::{Dataset, Target, Task};
 use learnable_data::encode::Impute;
 use learnable_data::prepare::{self, Options, Preprocessing, Source};
@@ -48,7 +48,10 @@ impl DataArgs {
         Ok(match (&self.dataset, &self.data) {
             (_, Some(path)) => Source::Csv {
                 path: path.clone(),
-                target: self.target.clone().context("--data needs --target COLUMN")?,
+                target: self
+                    .target
+                    .clone()
+                    .context("--data needs --target COLUMN")?,
             },
             (Some(name), None) => Source::Bundled(name.clone()),
             (None, None) => Source::Bundled("digits".into()),
@@ -111,17 +114,27 @@ pub struct Prepared {
 impl Prepared {
     /// Standardised training features in f64 `(x, rows, features)` for closed-form models.
     pub fn train_f64(&self) -> (Vec<f64>, usize, usize) {
-        (self.train_ds.features_f64().into_owned(), self.train_ds.n_rows(), self.train_ds.n_features())
+        (
+            self.train_ds.features_f64().into_owned(),
+            self.train_ds.n_rows(),
+            self.train_ds.n_features(),
+        )
     }
 
     /// Regression targets of the training split in f64.
     pub fn train_values_f64(&self) -> Vec<f64> {
-        self.train_ds.values().map(|v| v.to_vec()).unwrap_or_default()
+        self.train_ds
+            .values()
+            .map(|v| v.to_vec())
+            .unwrap_or_default()
     }
 
     /// Class indices of the training split.
     pub fn train_classes(&self) -> Vec<usize> {
-        self.train_ds.labels().map(|v| v.to_vec()).unwrap_or_default()
+        self.train_ds
+            .labels()
+            .map(|v| v.to_vec())
+            .unwrap_or_default()
     }
 }
 
@@ -129,7 +142,10 @@ impl Prepared {
 pub fn to_split(ds: &Dataset) -> Result<Split> {
     let y = match ds.target() {
         Target::Classes(c) => Targets::Classes(c.clone()),
-        Target::Values(v) => Targets::Values(Tensor::new(v.iter().map(|&x| x as f32).collect(), &[v.len(), 1])?),
+        Target::Values(v) => Targets::Values(Tensor::new(
+            v.iter().map(|&x| x as f32).collect(),
+            &[v.len(), 1],
+        )?),
         Target::Missing => bail!("{} has no target column", ds.name()),
     };
     Ok(Split::new(ds.features_tensor(), y)?)
@@ -141,7 +157,13 @@ pub fn prepare_training(args: &DataArgs) -> Result<Prepared> {
     let source = args.source()?;
     let options = args.options()?;
     let p = prepare::prepare(&source, &options)?;
-    let nonempty = |d: &Dataset| -> Result<Option<Split>> { if d.n_rows() == 0 { Ok(None) } else { Ok(Some(to_split(d)?)) } };
+    let nonempty = |d: &Dataset| -> Result<Option<Split>> {
+        if d.n_rows() == 0 {
+            Ok(None)
+        } else {
+            Ok(Some(to_split(d)?))
+        }
+    };
     let pre = &p.preprocessing;
     Ok(Prepared {
         source: source_name(&source),

@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the engine: linear forward+backward, a full MLP training step
 //! (784-256-256-10, batch 128, AdamW), and batch-1 inference. Run: `cargo bench -p learnable`.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use learnable::loss::CrossEntropyOptions;
 use learnable::models::mlp::{Activation, Mlp, MlpConfig};
 use learnable::optim::{AdamW, AdamWConfig, Optimizer};
@@ -26,14 +26,24 @@ fn linear_forward_backward(c: &mut Criterion) {
 }
 
 fn mlp(store: &mut ParamStore) -> Mlp {
-    let cfg = MlpConfig { input_dim: 784, hidden: vec![256, 256], output_dim: 10, activation: Activation::Relu, dropout: 0.0 };
+    let cfg = MlpConfig {
+        input_dim: 784,
+        hidden: vec![256, 256],
+        output_dim: 10,
+        activation: Activation::Relu,
+        dropout: 0.0,
+    };
     Mlp::new(cfg, store, &mut Rng::new(0, "init")).unwrap()
 }
 
 fn mlp_train_step(c: &mut Criterion) {
     let mut store = ParamStore::new();
     let net = mlp(&mut store);
-    let mut opt = AdamW::new(AdamWConfig { learning_rate: 1e-3, ..AdamWConfig::default() }).unwrap();
+    let mut opt = AdamW::new(AdamWConfig {
+        learning_rate: 1e-3,
+        ..AdamWConfig::default()
+    })
+    .unwrap();
     let mut rng = Rng::new(0, "data");
     let x = Tensor::uniform(&[128, 784], 0.0, 1.0, &mut rng);
     let y: Vec<usize> = (0..128).map(|_| rng.below(10) as usize).collect();
@@ -58,8 +68,15 @@ fn mlp_batch1_inference(c: &mut Criterion) {
     let mut store = ParamStore::new();
     let net = mlp(&mut store);
     let x = Tensor::uniform(&[1, 784], 0.0, 1.0, &mut Rng::new(1, "data"));
-    c.bench_function("mlp 784-256-256-10 inference, batch 1", |bench| bench.iter(|| net.predict(&store, &x).unwrap()));
+    c.bench_function("mlp 784-256-256-10 inference, batch 1", |bench| {
+        bench.iter(|| net.predict(&store, &x).unwrap())
+    });
 }
 
-criterion_group!(benches, linear_forward_backward, mlp_train_step, mlp_batch1_inference);
+criterion_group!(
+    benches,
+    linear_forward_backward,
+    mlp_train_step,
+    mlp_batch1_inference
+);
 criterion_main!(benches);

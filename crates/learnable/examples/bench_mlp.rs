@@ -27,11 +27,20 @@ fn timed(mut f: impl FnMut(), min_seconds: f64, warmup: usize) -> f64 {
 }
 
 fn main() -> learnable::Result<()> {
-    let cfg = MlpConfig { input_dim: 784, hidden: vec![256, 256], output_dim: 10, activation: Activation::Relu, dropout: 0.0 };
+    let cfg = MlpConfig {
+        input_dim: 784,
+        hidden: vec![256, 256],
+        output_dim: 10,
+        activation: Activation::Relu,
+        dropout: 0.0,
+    };
     let mut store = ParamStore::new();
     let mut rng = Rng::new(0, "init");
     let mlp = Mlp::new(cfg, &mut store, &mut rng)?;
-    let mut opt = AdamW::new(AdamWConfig { learning_rate: 1e-3, ..AdamWConfig::default() })?;
+    let mut opt = AdamW::new(AdamWConfig {
+        learning_rate: 1e-3,
+        ..AdamWConfig::default()
+    })?;
     let mut data_rng = Rng::new(0, "data");
     let x = Tensor::uniform(&[128, 784], 0.0, 1.0, &mut data_rng);
     let y: Vec<usize> = (0..128).map(|_| data_rng.below(10) as usize).collect();
@@ -52,8 +61,20 @@ fn main() -> learnable::Result<()> {
     let train_steps_per_s = timed(&mut step, 2.0, 20);
     let x1 = Tensor::uniform(&[1, 784], 0.0, 1.0, &mut data_rng);
     let x1024 = Tensor::uniform(&[1024, 784], 0.0, 1.0, &mut data_rng);
-    let lat = timed(|| { std::hint::black_box(mlp.predict(&store, &x1).unwrap()); }, 2.0, 100);
-    let big = timed(|| { std::hint::black_box(mlp.predict(&store, &x1024).unwrap()); }, 2.0, 5);
+    let lat = timed(
+        || {
+            std::hint::black_box(mlp.predict(&store, &x1).unwrap());
+        },
+        2.0,
+        100,
+    );
+    let big = timed(
+        || {
+            std::hint::black_box(mlp.predict(&store, &x1024).unwrap());
+        },
+        2.0,
+        5,
+    );
     println!(
         "{{\"tool\": \"learnable\", \"version\": \"{}\", \"threads\": {}, \"train_steps_per_s\": {}, \"batch1_latency_us\": {}, \"batch1024_rows_per_s\": {}}}",
         env!("CARGO_PKG_VERSION"),

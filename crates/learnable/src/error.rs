@@ -73,7 +73,11 @@ pub enum Error {
 impl Error {
     /// Shorthand for a shape error with shapes formatted as `[a, b]`.
     pub fn shape(op: &'static str, expected: impl Into<String>, got: &[usize]) -> Self {
-        Error::Shape { op, expected: expected.into(), got: fmt_shape(got) }
+        Error::Shape {
+            op,
+            expected: expected.into(),
+            got: fmt_shape(got),
+        }
     }
 
     /// Shorthand for an invalid-argument error.
@@ -87,7 +91,10 @@ impl Error {
 
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.as_ref().display().to_string(), source }
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 }
 

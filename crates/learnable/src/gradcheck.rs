@@ -35,10 +35,18 @@ pub fn check_gradients(
         Ok(tape.value(loss).item()? as f64)
     };
     let mut tape = Tape::train();
-    let vars: Vec<Var> = inputs.iter().map(|x| tape.input_with_grad(x.clone())).collect();
+    let vars: Vec<Var> = inputs
+        .iter()
+        .map(|x| tape.input_with_grad(x.clone()))
+        .collect();
     let loss = f(&mut tape, &vars)?;
     let grads = tape.backward(loss)?;
-    let mut report = GradCheckReport { max_rel_error: 0.0, worst: (0, 0), analytic: 0.0, numeric: 0.0 };
+    let mut report = GradCheckReport {
+        max_rel_error: 0.0,
+        worst: (0, 0),
+        analytic: 0.0,
+        numeric: 0.0,
+    };
     let mut xs = inputs.to_vec();
     for (i, v) in vars.iter().enumerate() {
         let zero = Tensor::zeros(inputs[i].shape());
@@ -54,7 +62,12 @@ pub fn check_gradients(
             let analytic = g.data()[j] as f64;
             let rel = (analytic - numeric).abs() / numeric.abs().max(1.0);
             if rel > report.max_rel_error || rel.is_nan() {
-                report = GradCheckReport { max_rel_error: rel, worst: (i, j), analytic, numeric };
+                report = GradCheckReport {
+                    max_rel_error: rel,
+                    worst: (i, j),
+                    analytic,
+                    numeric,
+                };
             }
         }
     }

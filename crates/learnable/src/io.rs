@@ -11,8 +11,14 @@ use crate::tensor::Tensor;
 /// A crash leaves either the old file or the new one, never a half-written file.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let path = path.as_ref();
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{}.tmp{}", file_name, std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -41,12 +47,17 @@ pub fn safetensors_bytes<'a>(
     let mut header = serde_json::Map::new();
     if let Some(meta) = metadata {
         let sorted: BTreeMap<String, String> = meta.into_iter().collect();
-        header.insert("__metadata__".into(), serde_json::to_value(sorted).map_err(|e| Error::Other(e.to_string()))?);
+        header.insert(
+            "__metadata__".into(),
+            serde_json::to_value(sorted).map_err(|e| Error::Other(e.to_string()))?,
+        );
     }
     let mut offset = 0usize;
     for (name, t) in &items {
         if header.contains_key(*name) {
-            return Err(Error::Other(format!("safetensors: tensor {name} given twice")));
+            return Err(Error::Other(format!(
+                "safetensors: tensor {name} given twice"
+            )));
         }
         let end = offset + t.numel() * 4;
         header.insert(
@@ -56,7 +67,9 @@ pub fn safetensors_bytes<'a>(
         offset = end;
     }
     // serde_json's Map is a BTreeMap (no preserve_order feature): keys come out sorted.
-    let mut json = serde_json::to_string(&header).map_err(|e| Error::Other(e.to_string()))?.into_bytes();
+    let mut json = serde_json::to_string(&header)
+        .map_err(|e| Error::Other(e.to_string()))?
+        .into_bytes();
     while json.len() % 8 != 0 {
         json.push(b' ');
     }
@@ -91,12 +104,18 @@ pub fn load_safetensors(path: impl AsRef<Path>) -> Result<BTreeMap<String, Tenso
 /// Parses safetensors bytes into f32 tensors; `origin` names the source in errors.
 pub fn parse_safetensors(bytes: &[u8], origin: &str) -> Result<BTreeMap<String, Tensor>> {
     use safetensors::tensor::Dtype;
-    let fmt = |reason: String| Error::Format { path: origin.to_string(), reason };
+    let fmt = |reason: String| Error::Format {
+        path: origin.to_string(),
+        reason,
+    };
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| fmt(e.to_string()))?;
     let mut out = BTreeMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {
-            return Err(fmt(format!("tensor {name} has dtype {:?}, expected F32", view.dtype())));
+            return Err(fmt(format!(
+                "tensor {name} has dtype {:?}, expected F32",
+                view.dtype()
+            )));
         }
         let data: Vec<f32> = view
             .data()

@@ -26,22 +26,40 @@ pub struct Mat<'a> {
 impl<'a> Mat<'a> {
     /// The stored matrix as it is.
     pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        Mat { data, rows, cols, trans: false }
+        Mat {
+            data,
+            rows,
+            cols,
+            trans: false,
+        }
     }
 
     /// The transpose of the stored matrix.
     pub fn t(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        Mat { data, rows, cols, trans: true }
+        Mat {
+            data,
+            rows,
+            cols,
+            trans: true,
+        }
     }
 
     /// (rows, cols) of the operand as used (after the optional transpose).
     pub fn dims(&self) -> (usize, usize) {
-        if self.trans { (self.cols, self.rows) } else { (self.rows, self.cols) }
+        if self.trans {
+            (self.cols, self.rows)
+        } else {
+            (self.rows, self.cols)
+        }
     }
 
     /// (row stride, column stride) of the operand as used.
     fn strides(&self) -> (isize, isize) {
-        if self.trans { (1, self.cols as isize) } else { (self.cols as isize, 1) }
+        if self.trans {
+            (1, self.cols as isize)
+        } else {
+            (self.cols as isize, 1)
+        }
     }
 }
 
@@ -104,7 +122,11 @@ pub fn gemm_reference(a: Mat<'_>, b: Mat<'_>) -> Vec<f32> {
     let (m, k) = a.dims();
     let (_, n) = b.dims();
     let at = |i: usize, j: usize, x: &Mat<'_>| {
-        if x.trans { x.data[j * x.cols + i] } else { x.data[i * x.cols + j] }
+        if x.trans {
+            x.data[j * x.cols + i]
+        } else {
+            x.data[i * x.cols + j]
+        }
     };
     let mut c = vec![0.0f32; m * n];
     for i in 0..m {
@@ -131,13 +153,24 @@ mod tests {
             for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
                 let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
                 let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-                let am = if ta { Mat::t(&a, k, m) } else { Mat::new(&a, m, k) };
-                let bm = if tb { Mat::t(&b, n, k) } else { Mat::new(&b, k, n) };
+                let am = if ta {
+                    Mat::t(&a, k, m)
+                } else {
+                    Mat::new(&a, m, k)
+                };
+                let bm = if tb {
+                    Mat::t(&b, n, k)
+                } else {
+                    Mat::new(&b, k, n)
+                };
                 let mut c = vec![0.5f32; m * n];
                 gemm(&mut c, am, bm, false);
                 let r = gemm_reference(am, bm);
                 for (x, y) in c.iter().zip(&r) {
-                    assert!((x - y).abs() < 1e-4, "{m}x{n}x{k} ta={ta} tb={tb}: {x} vs {y}");
+                    assert!(
+                        (x - y).abs() < 1e-4,
+                        "{m}x{n}x{k} ta={ta} tb={tb}: {x} vs {y}"
+                    );
                 }
                 // accumulate adds onto what is there
                 gemm(&mut c, am, bm, true);

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use crate::error::{fmt_shape, Error, Result};
+use crate::error::{Error, Result, fmt_shape};
 use crate::tensor::Tensor;
 
 /// Index of a parameter in its [`ParamStore`].
@@ -71,7 +71,12 @@ impl ParamStore {
         }
         let grad = Tensor::zeros(value.shape());
         self.index.insert(name.clone(), self.params.len());
-        self.params.push(Parameter { name, value, grad, trainable: true });
+        self.params.push(Parameter {
+            name,
+            value,
+            grad,
+            trainable: true,
+        });
         Ok(ParamId(self.params.len() - 1))
     }
 
@@ -122,7 +127,11 @@ impl ParamStore {
 
     /// Number of scalar parameters that optimizers update.
     pub fn num_trainable(&self) -> usize {
-        self.params.iter().filter(|p| p.trainable).map(|p| p.value.numel()).sum()
+        self.params
+            .iter()
+            .filter(|p| p.trainable)
+            .map(|p| p.value.numel())
+            .sum()
     }
 
     /// Sets every gradient buffer to zero (PyTorch's `zero_grad(set_to_none=False)`).
@@ -155,7 +164,11 @@ impl ParamStore {
     pub fn check_grads_finite(&self, step: u64) -> Result<()> {
         for p in &self.params {
             if !p.grad.all_finite() {
-                return Err(Error::NonFinite { what: "gradient", step, name: p.name.clone() });
+                return Err(Error::NonFinite {
+                    what: "gradient",
+                    step,
+                    name: p.name.clone(),
+                });
             }
         }
         Ok(())
@@ -164,11 +177,16 @@ impl ParamStore {
     /// Copies every value from `other`, which must hold the same names and shapes in the same order.
     pub fn copy_values_from(&mut self, other: &ParamStore) -> Result<()> {
         if other.params.len() != self.params.len() {
-            return Err(Error::Other("copy_values_from: stores differ in size".into()));
+            return Err(Error::Other(
+                "copy_values_from: stores differ in size".into(),
+            ));
         }
         for (dst, src) in self.params.iter_mut().zip(&other.params) {
             if dst.name != src.name || dst.value.shape() != src.value.shape() {
-                return Err(Error::Other(format!("copy_values_from: {} does not match {}", dst.name, src.name)));
+                return Err(Error::Other(format!(
+                    "copy_values_from: {} does not match {}",
+                    dst.name, src.name
+                )));
             }
             dst.value.data_mut().copy_from_slice(src.value.data());
         }

@@ -105,9 +105,18 @@ mod tests {
 
     #[test]
     fn same_seed_and_name_give_the_same_stream() {
-        let a: Vec<u32> = { let mut r = Rng::new(7, "init"); (0..5).map(|_| r.next_u32()).collect() };
-        let b: Vec<u32> = { let mut r = Rng::new(7, "init"); (0..5).map(|_| r.next_u32()).collect() };
-        let c: Vec<u32> = { let mut r = Rng::new(7, "shuffle"); (0..5).map(|_| r.next_u32()).collect() };
+        let a: Vec<u32> = {
+            let mut r = Rng::new(7, "init");
+            (0..5).map(|_| r.next_u32()).collect()
+        };
+        let b: Vec<u32> = {
+            let mut r = Rng::new(7, "init");
+            (0..5).map(|_| r.next_u32()).collect()
+        };
+        let c: Vec<u32> = {
+            let mut r = Rng::new(7, "shuffle");
+            (0..5).map(|_| r.next_u32()).collect()
+        };
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

@@ -93,12 +93,22 @@ pub struct Tape<'a> {
 impl<'a> Tape<'a> {
     /// A training-mode tape: records backward closures; dropout is active.
     pub fn train() -> Self {
-        Tape { nodes: Vec::new(), backwards: Vec::new(), training: true, param_vars: Vec::new() }
+        Tape {
+            nodes: Vec::new(),
+            backwards: Vec::new(),
+            training: true,
+            param_vars: Vec::new(),
+        }
     }
 
     /// An inference-mode tape: records nothing; dropout is the identity.
     pub fn eval() -> Self {
-        Tape { nodes: Vec::new(), backwards: Vec::new(), training: false, param_vars: Vec::new() }
+        Tape {
+            nodes: Vec::new(),
+            backwards: Vec::new(),
+            training: false,
+            param_vars: Vec::new(),
+        }
     }
 
     /// True in training mode.
@@ -106,8 +116,19 @@ impl<'a> Tape<'a> {
         self.training
     }
 
-    fn leaf(&mut self, value: Value<'a>, requires_grad: bool, param: Option<ParamId>, keep_grad: bool) -> Var {
-        self.nodes.push(Node { value, requires_grad: requires_grad && self.training, param, keep_grad });
+    fn leaf(
+        &mut self,
+        value: Value<'a>,
+        requires_grad: bool,
+        param: Option<ParamId>,
+        keep_grad: bool,
+    ) -> Var {
+        self.nodes.push(Node {
+            value,
+            requires_grad: requires_grad && self.training,
+            param,
+            keep_grad,
+        });
         self.backwards.push(None);
         Var(self.nodes.len() - 1)
     }
@@ -163,8 +184,17 @@ impl<'a> Tape<'a> {
         backward: impl FnOnce(&Tensor, &mut BackwardCtx<'_, '_>) + 'static,
     ) -> Var {
         let requires_grad = self.training && inputs.iter().any(|v| self.nodes[v.0].requires_grad);
-        self.nodes.push(Node { value: Value::Owned(value), requires_grad, param: None, keep_grad: false });
-        self.backwards.push(if requires_grad { Some(Box::new(backward)) } else { None });
+        self.nodes.push(Node {
+            value: Value::Owned(value),
+            requires_grad,
+            param: None,
+            keep_grad: false,
+        });
+        self.backwards.push(if requires_grad {
+            Some(Box::new(backward))
+        } else {
+            None
+        });
         Var(self.nodes.len() - 1)
     }
 
@@ -193,16 +223,27 @@ impl<'a> Tape<'a> {
     /// parameter the loss depends on, and the gradients of inputs made with
     /// [`Tape::input_with_grad`]. Errors if the loss is not a single element or not finite.
     pub fn backward(self, loss: Var) -> Result<Gradients> {
-        let Tape { nodes, mut backwards, training, .. } = self;
+        let Tape {
+            nodes,
+            mut backwards,
+            training,
+            ..
+        } = self;
         if !training {
-            return Err(Error::Other("backward called on an inference-mode (eval) tape".into()));
+            return Err(Error::Other(
+                "backward called on an inference-mode (eval) tape".into(),
+            ));
         }
         let lv = nodes[loss.0].value.get();
         if lv.numel() != 1 {
             return Err(Error::shape("backward", "a one-element loss", lv.shape()));
         }
         if !lv.data()[0].is_finite() {
-            return Err(Error::NonFinite { what: "loss", step: 0, name: "loss".into() });
+            return Err(Error::NonFinite {
+                what: "loss",
+                step: 0,
+                name: "loss".into(),
+            });
         }
         let mut grads: Vec<Option<Tensor>> = (0..nodes.len()).map(|_| None).collect();
         grads[loss.0] = Some(Tensor::full(lv.shape(), 1.0));
@@ -210,7 +251,10 @@ impl<'a> Tape<'a> {
         for i in (0..=loss.0).rev() {
             let Some(g) = grads[i].take() else { continue };
             if let Some(f) = backwards[i].take() {
-                let mut ctx = BackwardCtx { nodes: &nodes, grads: &mut grads };
+                let mut ctx = BackwardCtx {
+                    nodes: &nodes,
+                    grads: &mut grads,
+                };
                 f(&g, &mut ctx);
             }
             if let Some(id) = nodes[i].param {

@@ -3,7 +3,7 @@
 //! The engine keeps tensors simple on purpose: no strides, no views, no dtype parameter. Matrix
 //! transposes are taken by strides inside the GEMM call (see [`crate::matmul`]), never by copies.
 
-use crate::error::{fmt_shape, Error, Result};
+use crate::error::{Error, Result, fmt_shape};
 use crate::rng::Rng;
 
 /// A dense f32 tensor in row-major (C) order.
@@ -24,28 +24,43 @@ impl Tensor {
                 got: format!("{} elements", data.len()),
             });
         }
-        Ok(Tensor { data, shape: shape.to_vec() })
+        Ok(Tensor {
+            data,
+            shape: shape.to_vec(),
+        })
     }
 
     /// A tensor of zeros.
     pub fn zeros(shape: &[usize]) -> Self {
-        Tensor { data: vec![0.0; shape.iter().product()], shape: shape.to_vec() }
+        Tensor {
+            data: vec![0.0; shape.iter().product()],
+            shape: shape.to_vec(),
+        }
     }
 
     /// A tensor filled with `value`.
     pub fn full(shape: &[usize], value: f32) -> Self {
-        Tensor { data: vec![value; shape.iter().product()], shape: shape.to_vec() }
+        Tensor {
+            data: vec![value; shape.iter().product()],
+            shape: shape.to_vec(),
+        }
     }
 
     /// A scalar (shape `[]`).
     pub fn scalar(value: f32) -> Self {
-        Tensor { data: vec![value], shape: vec![] }
+        Tensor {
+            data: vec![value],
+            shape: vec![],
+        }
     }
 
     /// A tensor whose element at flat index `i` is `f(i)`.
     pub fn from_fn(shape: &[usize], f: impl FnMut(usize) -> f32) -> Self {
         let n = shape.iter().product();
-        Tensor { data: (0..n).map(f).collect(), shape: shape.to_vec() }
+        Tensor {
+            data: (0..n).map(f).collect(),
+            shape: shape.to_vec(),
+        }
     }
 
     /// Uniform(low, high) entries from `rng`.
@@ -95,7 +110,11 @@ impl Tensor {
 
     /// Product of all dimensions but the last (the number of "rows").
     pub fn rows(&self) -> usize {
-        if self.shape.is_empty() { 1 } else { self.shape[..self.shape.len() - 1].iter().product() }
+        if self.shape.is_empty() {
+            1
+        } else {
+            self.shape[..self.shape.len() - 1].iter().product()
+        }
     }
 
     /// The single value of a one-element tensor.
@@ -131,7 +150,11 @@ impl Tensor {
         if self.shape != other.shape {
             return f32::INFINITY;
         }
-        self.data.iter().zip(&other.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+        self.data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
     }
 
     /// True if every element is finite.

@@ -25,11 +25,23 @@ use crate::tensor::Tensor;
 /// A model the loop can train: a forward pass from a `[batch, features]` input.
 pub trait Model {
     /// Outputs (logits or predictions) `[batch, outputs]` for `x` `[batch, features]`.
-    fn forward<'a>(&self, tape: &mut Tape<'a>, store: &'a ParamStore, x: Var, rng: &mut Rng) -> Result<Var>;
+    fn forward<'a>(
+        &self,
+        tape: &mut Tape<'a>,
+        store: &'a ParamStore,
+        x: Var,
+        rng: &mut Rng,
+    ) -> Result<Var>;
 }
 
 impl Model for crate::models::mlp::Mlp {
-    fn forward<'a>(&self, tape: &mut Tape<'a>, store: &'a ParamStore, x: Var, rng: &mut Rng) -> Result<Var> {
+    fn forward<'a>(
+        &self,
+        tape: &mut Tape<'a>,
+        store: &'a ParamStore,
+        x: Var,
+        rng: &mut Rng,
+    ) -> Result<Var> {
         crate::models::mlp::Mlp::forward(self, tape, store, x, rng)
     }
 }
@@ -78,7 +90,11 @@ impl Split {
     /// Checks that `x` is 2-D and has as many rows as `y`.
     pub fn new(x: Tensor, y: Targets) -> Result<Self> {
         if x.ndim() != 2 || x.rows() != y.len() {
-            return Err(Error::shape("Split::new", format!("[{}, features]", y.len()), x.shape()));
+            return Err(Error::shape(
+                "Split::new",
+                format!("[{}, features]", y.len()),
+                x.shape(),
+            ));
         }
         Ok(Split { x, y })
     }
@@ -142,7 +158,11 @@ impl TrainConfig {
             return Err(Error::invalid("batch_size", 0, ">= 1"));
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(Error::invalid("learning_rate", self.learning_rate, "> 0 and finite"));
+            return Err(Error::invalid(
+                "learning_rate",
+                self.learning_rate,
+                "> 0 and finite",
+            ));
         }
         self.schedule.validate()?;
         if let Some(m) = self.max_grad_norm {
@@ -151,7 +171,11 @@ impl TrainConfig {
             }
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
-            return Err(Error::invalid("label_smoothing", self.label_smoothing, "[0, 1)"));
+            return Err(Error::invalid(
+                "label_smoothing",
+                self.label_smoothing,
+                "[0, 1)",
+            ));
         }
         Ok(())
     }
@@ -196,7 +220,9 @@ pub struct TrainState {
 impl TrainState {
     /// The history as CSV text (header: epoch,train_loss,train_metric,val_loss,val_metric,learning_rate,seconds).
     pub fn history_csv(&self) -> String {
-        let mut s = String::from("epoch,train_loss,train_metric,val_loss,val_metric,learning_rate,seconds\n");
+        let mut s = String::from(
+            "epoch,train_loss,train_metric,val_loss,val_metric,learning_rate,seconds\n",
+        );
         let opt = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
         for r in &self.history {
             s.push_str(&format!(
@@ -229,7 +255,13 @@ pub trait Observer {
     fn on_step(&mut self, _epoch: usize, _step: usize, _steps: usize, _loss: f32) {}
     /// After each epoch, with the parameters, the optimizer and the state (for checkpoints).
     /// `is_best` is true when this epoch has the best validation loss so far.
-    fn on_epoch(&mut self, _store: &ParamStore, _opt: &dyn Optimizer, _state: &TrainState, _is_best: bool) -> Result<()> {
+    fn on_epoch(
+        &mut self,
+        _store: &ParamStore,
+        _opt: &dyn Optimizer,
+        _state: &TrainState,
+        _is_best: bool,
+    ) -> Result<()> {
         Ok(())
     }
 }
@@ -239,17 +271,29 @@ pub struct Silent;
 impl Observer for Silent {}
 
 /// Loss and metric of one batch.
-fn batch_loss<'a>(tape: &mut Tape<'a>, out: Var, y: &Targets, cfg: &TrainConfig) -> Result<(Var, f64)> {
+fn batch_loss<'a>(
+    tape: &mut Tape<'a>,
+    out: Var,
+    y: &Targets,
+    cfg: &TrainConfig,
+) -> Result<(Var, f64)> {
     match y {
         Targets::Classes(c) => {
-            let opts = CrossEntropyOptions { label_smoothing: cfg.label_smoothing, ..Default::default() };
+            let opts = CrossEntropyOptions {
+                label_smoothing: cfg.label_smoothing,
+                ..Default::default()
+            };
             let loss = tape.cross_entropy(out, c, &opts)?;
             let correct = count_correct(tape.value(out), c);
             Ok((loss, correct as f64))
         }
         Targets::Values(v) => {
             if tape.shape(out) != v.shape() {
-                return Err(Error::shape("mse_loss", crate::error::fmt_shape(tape.shape(out)), v.shape()));
+                return Err(Error::shape(
+                    "mse_loss",
+                    crate::error::fmt_shape(tape.shape(out)),
+                    v.shape(),
+                ));
             }
             let t = tape.input(v.clone());
             let loss = tape.mse_loss(out, t)?;
@@ -260,7 +304,9 @@ fn batch_loss<'a>(tape: &mut Tape<'a>, out: Var, y: &Targets, cfg: &TrainConfig)
 
 /// Number of rows whose argmax equals the class.
 pub fn count_correct(logits: &Tensor, classes: &[usize]) -> usize {
-    (0..classes.len()).filter(|&i| argmax(logits.row(i)) == classes[i]).count()
+    (0..classes.len())
+        .filter(|&i| argmax(logits.row(i)) == classes[i])
+        .count()
 }
 
 /// Index of the largest value (first on ties).
@@ -281,12 +327,26 @@ pub fn r2_score(pred: &Tensor, target: &Tensor) -> f64 {
     let n = t.len().max(1) as f64;
     let mean = t.iter().map(|&v| v as f64).sum::<f64>() / n;
     let ss_tot: f64 = t.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
-    let ss_res: f64 = pred.data().iter().zip(t).map(|(&p, &v)| (p as f64 - v as f64).powi(2)).sum();
-    if ss_tot == 0.0 { if ss_res == 0.0 { 1.0 } else { 0.0 } } else { 1.0 - ss_res / ss_tot }
+    let ss_res: f64 = pred
+        .data()
+        .iter()
+        .zip(t)
+        .map(|(&p, &v)| (p as f64 - v as f64).powi(2))
+        .sum();
+    if ss_tot == 0.0 {
+        if ss_res == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        1.0 - ss_res / ss_tot
+    }
 }
 
 /// Loss and metric of `model` on a whole split, in inference mode, in batches of `batch_size`.
-pub fn evaluate(model: &dyn Model, store: &ParamStore, data: &Split, cfg: &TrainConfig) -> Result<(f64, f64)> {
+pub fn evaluate(
+    model: &dyn Model,
+    store: &ParamStore,
+    data: &Split,
+    cfg: &TrainConfig,
+) -> Result<(f64, f64)> {
     let n = data.y.len();
     if n == 0 {
         return Err(Error::Other("evaluate: the split has no rows".into()));
@@ -334,7 +394,10 @@ pub fn fit(
     resume: Option<Resume>,
     observer: &mut dyn Observer,
 ) -> Result<TrainState> {
-    let Resume { mut state, best: mut best_params } = resume.unwrap_or_default();
+    let Resume {
+        mut state,
+        best: mut best_params,
+    } = resume.unwrap_or_default();
     cfg.validate()?;
     let n = train.y.len();
     if n == 0 {
@@ -429,7 +492,9 @@ pub fn fit(
                 state.epochs_without_improvement += 1;
             }
         }
-        let stop = cfg.patience.is_some_and(|p| state.epochs_without_improvement >= p);
+        let stop = cfg
+            .patience
+            .is_some_and(|p| state.epochs_without_improvement >= p);
         if stop {
             state.stop_reason = Some(format!(
                 "early stopping after epoch {epoch}: no better validation loss for {} epochs",

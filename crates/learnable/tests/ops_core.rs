@@ -35,7 +35,10 @@ fn linear_names_both_shapes_on_mismatch() {
     let x = t.input(Tensor::zeros(&[3, 7]));
     let w = t.input(Tensor::zeros(&[4, 5]));
     let e = t.linear(x, w, None).unwrap_err().to_string();
-    assert!(e.contains("linear") && e.contains("[3, 7]") && e.contains("[4, 5]"), "{e}");
+    assert!(
+        e.contains("linear") && e.contains("[3, 7]") && e.contains("[4, 5]"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use learnable_data::dataset::Target;
 
 use crate::model_dir::ModelDir;
@@ -49,26 +49,53 @@ pub fn class_report(truth: &[usize], pred: &[usize], k: usize) -> ClassReport {
             let tp = confusion[c][c] as f64;
             let predicted: usize = (0..k).map(|t| confusion[t][c]).sum();
             let support: usize = confusion[c].iter().sum();
-            let precision = if predicted == 0 { 0.0 } else { tp / predicted as f64 };
-            let recall = if support == 0 { 0.0 } else { tp / support as f64 };
-            let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+            let precision = if predicted == 0 {
+                0.0
+            } else {
+                tp / predicted as f64
+            };
+            let recall = if support == 0 {
+                0.0
+            } else {
+                tp / support as f64
+            };
+            let f1 = if precision + recall == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
             (precision, recall, f1, support)
         })
         .collect();
-    ClassReport { accuracy: correct as f64 / truth.len().max(1) as f64, per_class, confusion }
+    ClassReport {
+        accuracy: correct as f64 / truth.len().max(1) as f64,
+        per_class,
+        confusion,
+    }
 }
 
 /// Runs `learnable eval`.
 pub fn run(args: Args) -> Result<()> {
     let model = ModelDir::load(&args.model)?;
-    let (x, ds) = prep::load_for_model(args.dataset.as_deref(), args.data.as_deref(), &model.config, true)?;
+    let (x, ds) = prep::load_for_model(
+        args.dataset.as_deref(),
+        args.data.as_deref(),
+        &model.config,
+        true,
+    )?;
     let out = model.outputs(&x)?;
     let n = ds.n_rows();
     if model.is_classifier() {
         let Target::Classes(truth) = ds.target() else {
-            bail!("{} has no class labels in its target column {:?}", ds.name(), model.config.target)
+            bail!(
+                "{} has no class labels in its target column {:?}",
+                ds.name(),
+                model.config.target
+            )
         };
-        let pred: Vec<usize> = (0..n).map(|i| learnable::train::argmax(out.row(i))).collect();
+        let pred: Vec<usize> = (0..n)
+            .map(|i| learnable::train::argmax(out.row(i)))
+            .collect();
         let classes = &model.config.classes;
         let rep = class_report(truth, &pred, classes.len());
         if args.json {
@@ -107,16 +134,39 @@ pub fn run(args: Args) -> Result<()> {
         }
     } else {
         let Target::Values(truth) = ds.target() else {
-            bail!("{} has no numeric values in its target column {:?}", ds.name(), model.config.target)
+            bail!(
+                "{} has no numeric values in its target column {:?}",
+                ds.name(),
+                model.config.target
+            )
         };
         let pred: Vec<f64> = (0..n).map(|i| out.row(i)[0] as f64).collect();
-        let mse = pred.iter().zip(truth).map(|(p, t)| (p - t).powi(2)).sum::<f64>() / n as f64;
-        let mae = pred.iter().zip(truth).map(|(p, t)| (p - t).abs()).sum::<f64>() / n as f64;
+        let mse = pred
+            .iter()
+            .zip(truth)
+            .map(|(p, t)| (p - t).powi(2))
+            .sum::<f64>()
+            / n as f64;
+        let mae = pred
+            .iter()
+            .zip(truth)
+            .map(|(p, t)| (p - t).abs())
+            .sum::<f64>()
+            / n as f64;
         let mean = truth.iter().sum::<f64>() / n as f64;
         let ss_tot: f64 = truth.iter().map(|t| (t - mean).powi(2)).sum();
-        let r2 = if ss_tot == 0.0 { 0.0 } else { 1.0 - mse * n as f64 / ss_tot };
+        let r2 = if ss_tot == 0.0 {
+            0.0
+        } else {
+            1.0 - mse * n as f64 / ss_tot
+        };
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"rows": n, "mse": mse, "mae": mae, "r2": r2}))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"rows": n, "mse": mse, "mae": mae, "r2": r2})
+                )?
+            );
         } else {
             println!("{} rows of {}", n, ds.name());
             println!("mse: {mse:.6}\nmae: {mae:.6}\nr2:  {r2:.6}");
@@ -135,7 +185,10 @@ mod tests {
         // 2/3 recall 1; class 2 precision 0 (no predictions) recall 0. accuracy 3/5.
         let r = class_report(&[0, 0, 1, 1, 2], &[0, 1, 1, 1, 0], 3);
         assert_eq!(r.accuracy, 0.6);
-        assert_eq!(r.confusion, vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 0]]);
+        assert_eq!(
+            r.confusion,
+            vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 0]]
+        );
         assert_eq!(r.per_class[0].0, 0.5);
         assert!((r.per_class[1].0 - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(r.per_class[1].1, 1.0);

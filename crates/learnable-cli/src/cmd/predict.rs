@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 
 use crate::model_dir::ModelDir;
 use crate::prep;
@@ -35,10 +35,18 @@ pub struct Args {
 /// Runs `learnable predict`.
 pub fn run(args: Args) -> Result<()> {
     if !(args.temperature.is_finite() && args.temperature >= 0.0) {
-        bail!("--temperature must be >= 0 and finite, got {}", args.temperature);
+        bail!(
+            "--temperature must be >= 0 and finite, got {}",
+            args.temperature
+        );
     }
     let model = ModelDir::load(&args.model)?;
-    let (x, ds) = prep::load_for_model(args.dataset.as_deref(), args.data.as_deref(), &model.config, false)?;
+    let (x, ds) = prep::load_for_model(
+        args.dataset.as_deref(),
+        args.data.as_deref(),
+        &model.config,
+        false,
+    )?;
     let out = model.outputs(&x)?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let classes = &model.config.classes;
@@ -84,7 +92,9 @@ pub fn run(args: Args) -> Result<()> {
 pub fn probabilities(logits: &[f32], temperature: f32) -> Vec<f32> {
     if temperature == 0.0 {
         let best = learnable::train::argmax(logits);
-        return (0..logits.len()).map(|i| if i == best { 1.0 } else { 0.0 }).collect();
+        return (0..logits.len())
+            .map(|i| if i == best { 1.0 } else { 0.0 })
+            .collect();
     }
     let scaled: Vec<f32> = logits.iter().map(|l| l / temperature).collect();
     learnable::softmax::softmax(&scaled)

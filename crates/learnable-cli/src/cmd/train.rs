@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use learnable::models::mlp::{Activation, Mlp, MlpConfig};
@@ -13,7 +13,7 @@ use learnable::optim::{LrSchedule, Optimizer, OptimizerConfig};
 use learnable::train::{self, Observer, Resume, TrainConfig, TrainState};
 use learnable::{ParamStore, Rng, Tensor};
 
-use crate::model_dir::{default_out_dir, ModelConfig, ModelDir, FORMAT_VERSION};
+use crate::model_dir::{FORMAT_VERSION, ModelConfig, ModelDir, default_out_dir};
 use crate::prep::{self, DataArgs, Prepared};
 
 /// Which model to fit.
@@ -74,10 +74,12 @@ pub enum ScheduleKind {
 
 /// Arguments of `learnable train`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "With no arguments: trains an MLP on the bundled digits dataset.\n\
+#[command(
+    after_help = "With no arguments: trains an MLP on the bundled digits dataset.\n\
 Examples:\n  learnable train\n  learnable train --dataset iris --model softmax\n  \
 learnable train --data houses.csv --target price --model ridge --alpha 0.5\n  \
-learnable train --dataset mnist --hidden 256,128 --epochs 10 --out runs/mnist")]
+learnable train --dataset mnist --hidden 256,128 --epochs 10 --out runs/mnist"
+)]
 pub struct Args {
     #[command(flatten)]
     pub data: DataArgs,
@@ -167,11 +169,24 @@ impl Observer for Progress {
         }
     }
 
-    fn on_epoch(&mut self, store: &ParamStore, opt: &dyn Optimizer, state: &TrainState, is_best: bool) -> learnable::Result<()> {
+    fn on_epoch(
+        &mut self,
+        store: &ParamStore,
+        opt: &dyn Optimizer,
+        state: &TrainState,
+        is_best: bool,
+    ) -> learnable::Result<()> {
         let r = state.history.last().expect("on_epoch after an epoch");
-        let metric = if self.classification { "accuracy" } else { "r2" };
+        let metric = if self.classification {
+            "accuracy"
+        } else {
+            "r2"
+        };
         let val = match (r.val_loss, r.val_metric) {
-            (Some(l), Some(m)) => format!("  val_loss {l:.4}  val_{metric} {m:.4}{}", if is_best { " *" } else { "" }),
+            (Some(l), Some(m)) => format!(
+                "  val_loss {l:.4}  val_{metric} {m:.4}{}",
+                if is_best { " *" } else { "" }
+            ),
             _ => String::new(),
         };
         let line = format!(
@@ -183,13 +198,15 @@ impl Observer for Progress {
             None => println!("{line}"),
         }
         // Checkpoint: parameters, optimizer state, loop state, and the best parameters so far.
-        std::fs::create_dir_all(&self.ckpt_dir).map_err(|e| learnable::Error::io(&self.ckpt_dir, e))?;
+        std::fs::create_dir_all(&self.ckpt_dir)
+            .map_err(|e| learnable::Error::io(&self.ckpt_dir, e))?;
         store.save(self.ckpt_dir.join("model.safetensors"))?;
         opt.save_state(&self.ckpt_dir.join("optimizer.safetensors"))?;
         if is_best {
             store.save(self.ckpt_dir.join("best.safetensors"))?;
         }
-        let json = serde_json::to_string_pretty(state).map_err(|e| learnable::Error::Other(e.to_string()))?;
+        let json = serde_json::to_string_pretty(state)
+            .map_err(|e| learnable::Error::Other(e.to_string()))?;
         learnable::io::write_atomic(self.ckpt_dir.join("state.json"), json.as_bytes())?;
         Ok(())
     }
@@ -222,7 +239,11 @@ fn train_config(args: &Args, train_rows: usize) -> TrainConfig {
         ScheduleKind::Constant => LrSchedule::Constant,
         ScheduleKind::Cosine => {
             let total = (train_rows.div_ceil(args.batch_size.max(1)) * args.epochs) as u64;
-            LrSchedule::CosineWithWarmup { warmup_steps: args.warmup_steps, total_steps: total, min_lr: 0.0 }
+            LrSchedule::CosineWithWarmup {
+                warmup_steps: args.warmup_steps,
+                total_steps: total,
+                min_lr: 0.0,
+            }
         }
     };
     TrainConfig {
@@ -262,7 +283,10 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     let kind = args.model.name();
-    let out = args.out.clone().unwrap_or_else(|| default_out_dir(&data.source, kind));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&data.source, kind));
     println!(
         "data: {} — {} train, {} validation, {} test rows, {} features{}",
         data.source,
@@ -270,7 +294,10 @@ pub fn run(args: Args) -> Result<()> {
         data.val.as_ref().map_or(0, |v| v.y.len()),
         data.test.as_ref().map_or(0, |v| v.y.len()),
         data.train.x.last_dim(),
-        data.classes.as_ref().map(|c| format!(", {} classes", c.len())).unwrap_or_default()
+        data.classes
+            .as_ref()
+            .map(|c| format!(", {} classes", c.len()))
+            .unwrap_or_default()
     );
 
     let exact = args.model != ModelKind::Mlp && args.solver == Solver::Exact;
@@ -293,7 +320,10 @@ pub fn run(args: Args) -> Result<()> {
     metrics.insert(format!("{eval_name}_loss"), loss.into());
     let metric_name = if classification { "accuracy" } else { "r2" };
     metrics.insert(format!("{eval_name}_{metric_name}"), metric.into());
-    metrics.insert("train_seconds".into(), started.elapsed().as_secs_f64().into());
+    metrics.insert(
+        "train_seconds".into(),
+        started.elapsed().as_secs_f64().into(),
+    );
 
     let config = ModelConfig {
         format: "learnable-model".into(),
@@ -301,7 +331,11 @@ pub fn run(args: Args) -> Result<()> {
         kind: kind.into(),
         solver,
         network: net.config.clone(),
-        task: if classification { "classification".into() } else { "regression".into() },
+        task: if classification {
+            "classification".into()
+        } else {
+            "regression".into()
+        },
         classes: data.classes.clone().unwrap_or_default(),
         target: data.target.clone(),
         feature_names: data.feature_names.clone(),
@@ -318,7 +352,12 @@ pub fn run(args: Args) -> Result<()> {
         }),
         metrics: serde_json::Value::Object(metrics),
     };
-    ModelDir::save(&out, &config, &store, history.as_ref().map(|h| h.history_csv()).as_deref())?;
+    ModelDir::save(
+        &out,
+        &config,
+        &store,
+        history.as_ref().map(|h| h.history_csv()).as_deref(),
+    )?;
     if let Some(h) = &history {
         if let Some(reason) = &h.stop_reason {
             println!("{reason}");
@@ -361,10 +400,16 @@ fn fit_exact(args: &Args, data: &Prepared) -> Result<(ParamStore, Mlp, String)> 
         ModelKind::Logistic | ModelKind::Softmax => {
             let y = data.train_classes();
             let k = data.classes.as_ref().map_or(0, |c| c.len());
-            let cfg = LogisticRegressionConfig { c: args.c, ..LogisticRegressionConfig::default() };
+            let cfg = LogisticRegressionConfig {
+                c: args.c,
+                ..LogisticRegressionConfig::default()
+            };
             let fitted = cfg.fit(&x, n, d, &y)?;
             if fitted.n_classes() != k {
-                bail!("the training split holds {} of the {k} classes; use a larger dataset or smaller --val-fraction/--test-fraction", fitted.n_classes());
+                bail!(
+                    "the training split holds {} of the {k} classes; use a larger dataset or smaller --val-fraction/--test-fraction",
+                    fitted.n_classes()
+                );
             }
             // A binary model's single logit z becomes the two logits [0, z]: softmax([0, z]) =
             // [1 − σ(z), σ(z)], so every classifier is stored and served as softmax logits.
@@ -379,7 +424,13 @@ fn fit_exact(args: &Args, data: &Prepared) -> Result<(ParamStore, Mlp, String)> 
         }
         ModelKind::Mlp => unreachable!("mlp is trained by gradient descent"),
     };
-    let config = MlpConfig { input_dim: d, hidden: vec![], output_dim: out_dim, activation: Activation::Relu, dropout: 0.0 };
+    let config = MlpConfig {
+        input_dim: d,
+        hidden: vec![],
+        output_dim: out_dim,
+        activation: Activation::Relu,
+        dropout: 0.0,
+    };
     store.add("layers.0.weight", Tensor::new(weight, &[out_dim, d])?)?;
     store.add("layers.0.bias", Tensor::new(bias, &[out_dim])?)?;
     let net = Mlp::from_store(config, &store)?;
@@ -387,7 +438,11 @@ fn fit_exact(args: &Args, data: &Prepared) -> Result<(ParamStore, Mlp, String)> 
 }
 
 /// The epoch loop for MLPs and gradient-descent linear models.
-fn fit_gd(args: &Args, data: &Prepared, out: &std::path::Path) -> Result<(ParamStore, Mlp, TrainState)> {
+fn fit_gd(
+    args: &Args,
+    data: &Prepared,
+    out: &std::path::Path,
+) -> Result<(ParamStore, Mlp, TrainState)> {
     let d = data.train.x.last_dim();
     let (hidden, output_dim) = match (&args.model, &data.classes) {
         (ModelKind::Mlp, Some(c)) => (args.hidden.clone(), c.len()),
@@ -396,15 +451,29 @@ fn fit_gd(args: &Args, data: &Prepared, out: &std::path::Path) -> Result<(ParamS
         (_, None) => (vec![], 1),
     };
     let activation: Activation = args.activation.parse()?;
-    let config = MlpConfig { input_dim: d, hidden, output_dim, activation, dropout: args.dropout };
+    let config = MlpConfig {
+        input_dim: d,
+        hidden,
+        output_dim,
+        activation,
+        dropout: args.dropout,
+    };
     let mut store = ParamStore::new();
     let net = Mlp::new(config, &mut store, &mut Rng::new(args.data.seed, "init"))?;
     let mut opt = optimizer_config(args).build()?;
     let cfg = train_config(args, data.train.y.len());
     let ckpt_dir = out.join("checkpoint");
-    let resume = if args.resume { Some(load_checkpoint(&ckpt_dir, &mut store, opt.as_mut())?) } else { None };
+    let resume = if args.resume {
+        Some(load_checkpoint(&ckpt_dir, &mut store, opt.as_mut())?)
+    } else {
+        None
+    };
     if let Some(r) = &resume {
-        println!("resuming from {} after epoch {}", ckpt_dir.display(), r.state.epochs_done);
+        println!(
+            "resuming from {} after epoch {}",
+            ckpt_dir.display(),
+            r.state.epochs_done
+        );
     }
     println!(
         "model: {} {} -> {:?} -> {} ({} parameters), {} epochs, batch {}, {:?} lr {}",
@@ -429,20 +498,42 @@ fn fit_gd(args: &Args, data: &Prepared, out: &std::path::Path) -> Result<(ParamS
     } else {
         None
     };
-    let mut progress = Progress { bar, ckpt_dir, classification: data.classes.is_some() };
-    let state = train::fit(&net, &mut store, opt.as_mut(), &data.train, data.val.as_ref(), &cfg, resume, &mut progress)
-        .with_context(|| format!("last good checkpoint: {}", progress.ckpt_dir.display()))?;
+    let mut progress = Progress {
+        bar,
+        ckpt_dir,
+        classification: data.classes.is_some(),
+    };
+    let state = train::fit(
+        &net,
+        &mut store,
+        opt.as_mut(),
+        &data.train,
+        data.val.as_ref(),
+        &cfg,
+        resume,
+        &mut progress,
+    )
+    .with_context(|| format!("last good checkpoint: {}", progress.ckpt_dir.display()))?;
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
     }
     Ok((store, net, state))
 }
 
-fn load_checkpoint(dir: &std::path::Path, store: &mut ParamStore, opt: &mut dyn Optimizer) -> Result<Resume> {
+fn load_checkpoint(
+    dir: &std::path::Path,
+    store: &mut ParamStore,
+    opt: &mut dyn Optimizer,
+) -> Result<Resume> {
     let state_path = dir.join("state.json");
-    let text = std::fs::read_to_string(&state_path)
-        .with_context(|| format!("--resume: no checkpoint at {} (train without --resume first)", state_path.display()))?;
-    let state: TrainState = serde_json::from_str(&text).with_context(|| format!("{} is not a training state", state_path.display()))?;
+    let text = std::fs::read_to_string(&state_path).with_context(|| {
+        format!(
+            "--resume: no checkpoint at {} (train without --resume first)",
+            state_path.display()
+        )
+    })?;
+    let state: TrainState = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a training state", state_path.display()))?;
     store.load(dir.join("model.safetensors"))?;
     opt.load_state(&dir.join("optimizer.safetensors"), store)?;
     let best_path = dir.join("best.safetensors");

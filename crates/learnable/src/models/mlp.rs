@@ -39,7 +39,11 @@ impl std::str::FromStr for Activation {
             "gelu" => Ok(Activation::Gelu),
             "tanh" => Ok(Activation::Tanh),
             "sigmoid" => Ok(Activation::Sigmoid),
-            _ => Err(Error::invalid("activation", s, "relu, gelu, tanh or sigmoid")),
+            _ => Err(Error::invalid(
+                "activation",
+                s,
+                "relu, gelu, tanh or sigmoid",
+            )),
         }
     }
 }
@@ -102,7 +106,11 @@ impl MlpConfig {
         (0..dims.len() - 1)
             .map(|i| {
                 let idx = i * self.stride();
-                (format!("layers.{idx}.weight"), format!("layers.{idx}.bias"), [dims[i + 1], dims[i]])
+                (
+                    format!("layers.{idx}.weight"),
+                    format!("layers.{idx}.bias"),
+                    [dims[i + 1], dims[i]],
+                )
             })
             .collect()
     }
@@ -135,13 +143,25 @@ impl Mlp {
         config.validate()?;
         let mut layers = Vec::new();
         for (wn, bn, [out, inp]) in config.layer_specs() {
-            let w = store.id(&wn).ok_or_else(|| Error::Missing(format!("missing parameter {wn}")))?;
-            let b = store.id(&bn).ok_or_else(|| Error::Missing(format!("missing parameter {bn}")))?;
+            let w = store
+                .id(&wn)
+                .ok_or_else(|| Error::Missing(format!("missing parameter {wn}")))?;
+            let b = store
+                .id(&bn)
+                .ok_or_else(|| Error::Missing(format!("missing parameter {bn}")))?;
             if store.value(w).shape() != [out, inp] {
-                return Err(Error::shape("Mlp::from_store", format!("{wn} [{out}, {inp}]"), store.value(w).shape()));
+                return Err(Error::shape(
+                    "Mlp::from_store",
+                    format!("{wn} [{out}, {inp}]"),
+                    store.value(w).shape(),
+                ));
             }
             if store.value(b).shape() != [out] {
-                return Err(Error::shape("Mlp::from_store", format!("{bn} [{out}]"), store.value(b).shape()));
+                return Err(Error::shape(
+                    "Mlp::from_store",
+                    format!("{bn} [{out}]"),
+                    store.value(b).shape(),
+                ));
             }
             layers.push((w, b));
         }
@@ -159,7 +179,11 @@ impl Mlp {
     ) -> Result<Var> {
         let d = tape.shape(x).last().copied().unwrap_or(0);
         if tape.shape(x).len() != 2 || d != self.config.input_dim {
-            return Err(Error::shape("Mlp::forward", format!("[batch, {}]", self.config.input_dim), tape.shape(x)));
+            return Err(Error::shape(
+                "Mlp::forward",
+                format!("[batch, {}]", self.config.input_dim),
+                tape.shape(x),
+            ));
         }
         let mut h = x;
         let last = self.layers.len() - 1;

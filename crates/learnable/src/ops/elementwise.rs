@@ -1,6 +1,6 @@
 //! Elementwise `add` (with trailing-dimension broadcast for biases and residuals) and `mul`.
 
-use crate::error::{fmt_shape, Error, Result};
+use crate::error::{Error, Result, fmt_shape};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 
@@ -54,18 +54,26 @@ impl<'a> Tape<'a> {
             });
         }
         let shape = self.shape(a).to_vec();
-        let out: Vec<f32> = self.value(a).data().iter().zip(self.value(b).data()).map(|(x, y)| x * y).collect();
-        Ok(self.push(Tensor::new(out, &shape)?, &[a, b], move |g, ctx| {
-            if let Some((bv, ga)) = ctx.value_and_grad(b, a) {
-                for ((x, gy), y) in ga.data_mut().iter_mut().zip(g.data()).zip(bv.data()) {
-                    *x += gy * y;
+        let out: Vec<f32> = self
+            .value(a)
+            .data()
+            .iter()
+            .zip(self.value(b).data())
+            .map(|(x, y)| x * y)
+            .collect();
+        Ok(
+            self.push(Tensor::new(out, &shape)?, &[a, b], move |g, ctx| {
+                if let Some((bv, ga)) = ctx.value_and_grad(b, a) {
+                    for ((x, gy), y) in ga.data_mut().iter_mut().zip(g.data()).zip(bv.data()) {
+                        *x += gy * y;
+                    }
                 }
-            }
-            if let Some((av, gb)) = ctx.value_and_grad(a, b) {
-                for ((x, gy), y) in gb.data_mut().iter_mut().zip(g.data()).zip(av.data()) {
-                    *x += gy * y;
+                if let Some((av, gb)) = ctx.value_and_grad(a, b) {
+                    for ((x, gy), y) in gb.data_mut().iter_mut().zip(g.data()).zip(av.data()) {
+                        *x += gy * y;
+                    }
                 }
-            }
-        }))
+            }),
+        )
     }
 }

@@ -1,12 +1,19 @@
 //! `linear`: y = x·Wᵀ + b, as PyTorch's `nn.functional.linear` (W stored `[out, in]`).
 
-use crate::error::{fmt_shape, Error, Result};
-use crate::matmul::{gemm, Mat};
+use crate::error::{Error, Result, fmt_shape};
+use crate::matmul::{Mat, gemm};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 
 /// Forward kernel: `y[n, out] = x[n, in] · w[out, in]ᵀ + b[out]`.
-pub fn linear_forward(x: &[f32], w: &[f32], b: Option<&[f32]>, n: usize, inp: usize, out: usize) -> Vec<f32> {
+pub fn linear_forward(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    n: usize,
+    inp: usize,
+    out: usize,
+) -> Vec<f32> {
     let mut y = vec![0.0f32; n * out];
     let accumulate = if let Some(b) = b {
         for row in y.chunks_exact_mut(out) {
@@ -31,14 +38,21 @@ impl<'a> Tape<'a> {
         if ws.len() != 2 || xs.is_empty() || xs[xs.len() - 1] != ws[1] {
             return Err(Error::Shape {
                 op: "linear",
-                expected: format!("x [..., in] with weight [out, in]; weight is {}", fmt_shape(&ws)),
+                expected: format!(
+                    "x [..., in] with weight [out, in]; weight is {}",
+                    fmt_shape(&ws)
+                ),
                 got: fmt_shape(&xs),
             });
         }
         let (out, inp) = (ws[0], ws[1]);
         if let Some(b) = b {
             if self.shape(b) != [out] {
-                return Err(Error::shape("linear", format!("bias [{out}]"), self.shape(b)));
+                return Err(Error::shape(
+                    "linear",
+                    format!("bias [{out}]"),
+                    self.shape(b),
+                ));
             }
         }
         let n = xs[..xs.len() - 1].iter().product::<usize>();
@@ -56,10 +70,20 @@ impl<'a> Tape<'a> {
         Ok(self.push(Tensor::new(y, &ys)?, &inputs, move |gy, ctx| {
             let gy = gy.data();
             if let Some((wv, gx)) = ctx.value_and_grad(w, x) {
-                gemm(gx.data_mut(), Mat::new(gy, n, out), Mat::new(wv.data(), out, inp), true);
+                gemm(
+                    gx.data_mut(),
+                    Mat::new(gy, n, out),
+                    Mat::new(wv.data(), out, inp),
+                    true,
+                );
             }
             if let Some((xv, gw)) = ctx.value_and_grad(x, w) {
-                gemm(gw.data_mut(), Mat::t(gy, n, out), Mat::new(xv.data(), n, inp), true);
+                gemm(
+                    gw.data_mut(),
+                    Mat::t(gy, n, out),
+                    Mat::new(xv.data(), n, inp),
+                    true,
+                );
             }
             if let Some(b) = b {
                 if let Some(gb) = ctx.grad_mut(b) {
