@@ -1,4 +1,6 @@
-//! End-to-end tests of `learnable logits --values ...`, running the real binary.
+//! End-to-end tests of `learnable logits --values ...` and `learnable logits --model DIR --row N`,
+//! running the real binary (the model form on a softmax regression trained on iris in a
+//! temporary directory).
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use learnable::Rng;
@@ -273,26 +275,322 @@ fn invalid_inputs_fail_with_a_message_naming_the_problem() {
     }
 }
 
-#[test]
-fn the_model_form_is_declared_but_asks_for_values_for_now() {
+/// A temporary directory with a softmax regression on iris in `m/` (L-BFGS, well under a second).
+fn trained_iris() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
     cargo_bin_cmd!("learnable")
+        .current_dir(tmp.path())
+        .args([
+            "train",
+            "--dataset",
+            "iris",
+            "--model",
+            "softmax",
+            "--out",
+            "m",
+        ])
+        .assert()
+        .success();
+    tmp
+}
+
+fn in_dir_json(dir: &std::path::Path, args: &[&str]) -> Value {
+    let out = cargo_bin_cmd!("learnable")
+        .current_dir(dir)
+        .arg("logits")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+}
+
+/// softmax(v / t) in f64, written out here as the reference.
+fn softmax(v: &[f64], t: f64) -> Vec<f64> {
+    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = v.iter().map(|x| ((x - m) / t).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|x| x / s).collect()
+}
+
+/// The logit columns of `learnable predict --logits` for row `row`.
+fn predicted_logits(dir: &std::path::Path, source: &[&str], row: usize) -> Vec<f64> {
+    let o = cargo_bin_cmd!("learnable")
+        .current_dir(dir)
+        .args(["predict", "--model", "m", "--logits"])
+        .args(source)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let line: Vec<&str> = text.lines().nth(row + 1).unwrap().split(',').collect();
+    (0..header.len())
+        .filter(|&c| header[c].starts_with("logit_"))
+        .map(|c| line[c].parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_model_form_prints_a_table_sorted_by_logit_with_softmax_probabilities() {
+    let tmp = trained_iris();
+    let out = cargo_bin_cmd!("learnable")
+        .current_dir(tmp.path())
+        .args(["logits", "--model", "m", "--dataset", "iris", "--row", "0"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("row 0 of 30"), "{text}");
+    // The seed-style table: "class  logit  p(T=1)", one line per iris class.
+    let lines: Vec<&str> = text.lines().collect();
+    let h = lines
+        .iter()
+        .position(|l| l.split_whitespace().collect::<Vec<_>>() == ["class", "logit", "p(T=1)"])
+        .expect(&text);
+    let rows: Vec<(String, f64, f64)> = lines[h + 1..h + 4]
+        .iter()
+        .map(|l| {
+            let c: Vec<&str> = l.split_whitespace().collect();
+            (
+                c[0].to_string(),
+                c[1].parse().unwrap(),
+                c[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    let mut names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["setosa", "versicolor", "virginica"]);
+    let logits: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    assert!(
+        logits.windows(2).all(|w| w[0] >= w[1]),
+        "sorted: {logits:?}"
+    );
+    // Probabilities at T = 1 are the softmax of the printed logits, recomputed here; logits
+    // (3 decimals) and probabilities (3 decimals) are rounded, hence 2e-3.
+    let want = softmax(&logits, 1.0);
+    for (r, w) in rows.iter().zip(&want) {
+        assert!((r.2 - w).abs() < 2e-3, "{r:?} vs {w}\n{text}");
+    }
+    // The logits are the model's: the same as `predict --logits` shows for row 0 (6 decimals).
+    let from_predict = predicted_logits(tmp.path(), &["--dataset", "iris"], 0);
+    for r in &rows {
+        let k = ["setosa", "versicolor", "virginica"]
+            .iter()
+            .position(|c| *c == r.0)
+            .unwrap();
+        assert!(
+            (r.1 - from_predict[k]).abs() < 1e-3,
+            "{r:?} vs {from_predict:?}"
+        );
+    }
+}
+
+#[test]
+fn the_model_form_gives_probabilities_at_each_temperature_in_json() {
+    let tmp = trained_iris();
+    let j = in_dir_json(
+        tmp.path(),
+        &[
+            "--model",
+            "m",
+            "--dataset",
+            "iris",
+            "--row",
+            "7",
+            "--temperature",
+            "0.5,2,0",
+        ],
+    );
+    assert_eq!(j["model"]["row"], 7);
+    assert_eq!(j["model"]["rows"], 30);
+    assert_eq!(f64s(&j["temperatures"]), vec![1.0, 0.5, 2.0, 0.0]);
+    let rows = j["rows"].as_array().unwrap();
+    // JSON logits are the shortest round-trip decimals of the f32 logits: parsed back to f32
+    // they are the model's exact logits, so the recomputed softmax agrees to f64 rounding.
+    let logits: Vec<f64> = rows
+        .iter()
+        .map(|r| r["logit"].as_f64().unwrap() as f32 as f64)
+        .collect();
+    assert!(
+        logits.windows(2).all(|w| w[0] >= w[1]),
+        "sorted: {logits:?}"
+    );
+    for (c, &t) in [1.0, 0.5, 2.0].iter().enumerate() {
+        let want = softmax(&logits, t);
+        for (r, w) in rows.iter().zip(&want) {
+            let p = r["probabilities"][c].as_f64().unwrap();
+            assert!((p - w).abs() < 1e-12, "T={t}: {p} vs {w}");
+        }
+    }
+    // T = 0: probability 1 on the largest logit (the first row after sorting).
+    let greedy: Vec<f64> = rows
+        .iter()
+        .map(|r| r["probabilities"][3].as_f64().unwrap())
+        .collect();
+    assert_eq!(greedy, vec![1.0, 0.0, 0.0]);
+    let from_predict = predicted_logits(tmp.path(), &["--dataset", "iris"], 7);
+    for r in rows {
+        let k = r["index"].as_u64().unwrap() as usize;
+        assert!((r["logit"].as_f64().unwrap() - from_predict[k]).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn the_model_form_runs_the_chain_and_seeded_draws_on_the_models_row() {
+    let tmp = trained_iris();
+    // T = 4 so that no class is negligible; top-k 2 removes the smallest logit.
+    let args = [
+        "--model",
+        "m",
+        "--dataset",
+        "iris",
+        "--row",
+        "12",
+        "--temperature",
+        "4",
+        "--top-k",
+        "2",
+        "--draw",
+        "2000",
+        "--seed",
+        "3",
+    ];
+    let j = in_dir_json(tmp.path(), &args);
+    assert_eq!(
+        j,
+        in_dir_json(tmp.path(), &args),
+        "seeded: the same output twice"
+    );
+    assert_eq!(
+        j["labels"],
+        serde_json::json!(["setosa", "versicolor", "virginica"])
+    );
+    let logits: Vec<f32> = f64s(&j["logits"]).iter().map(|&x| x as f32).collect();
+    let smallest = (0..3)
+        .min_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap();
+    let mut kept: Vec<usize> = (0..3).filter(|&k| k != smallest).collect();
+    kept.sort();
+    assert_eq!(usizes(&j["kept"]), kept);
+    // The library on the same scores and stream gives the same counts.
+    let mut scores: Vec<f32> = logits.iter().map(|l| l / 4.0).collect();
+    scores[smallest] = f32::NEG_INFINITY;
+    let d = Distribution::from_scores(&scores).unwrap();
+    let want: Vec<usize> = d
+        .sample_counts(2000, &mut Rng::new(3, SAMPLE_STREAM))
+        .iter()
+        .map(|&c| c as usize)
+        .collect();
+    assert_eq!(usizes(&j["counts"]), want);
+    let p = f64s(&j["probabilities"]);
+    assert!(
+        (p.iter().sum::<f64>() - 1.0).abs() < 1e-12 && p[smallest] == 0.0,
+        "{p:?}"
+    );
+}
+
+#[test]
+fn the_model_form_reads_a_csv_row_like_predict() {
+    let tmp = trained_iris();
+    // Two flowers of iris.csv (sklearn's load_iris rows 0 and 100), without the target column.
+    std::fs::write(
+        tmp.path().join("new.csv"),
+        "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n\
+         5.1,3.5,1.4,0.2\n6.3,3.3,6.0,2.5\n",
+    )
+    .unwrap();
+    let j = in_dir_json(
+        tmp.path(),
+        &["--model", "m", "--data", "new.csv", "--row", "1"],
+    );
+    assert_eq!(j["model"]["rows"], 2);
+    let from_predict = predicted_logits(tmp.path(), &["--data", "new.csv"], 1);
+    for (g, w) in f64s(&j["logits"]).iter().zip(&from_predict) {
+        assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+    }
+    // Row 100 of iris is a virginica: the model puts most probability on it.
+    let p = f64s(&j["probabilities"]);
+    assert!(p[2] > 0.5, "{p:?}");
+}
+
+#[test]
+fn model_form_errors_name_the_problem() {
+    let tmp = trained_iris();
+    cargo_bin_cmd!("learnable")
+        .current_dir(tmp.path())
+        .args([
+            "train",
+            "--dataset",
+            "diabetes",
+            "--model",
+            "linear",
+            "--out",
+            "r",
+        ])
+        .assert()
+        .success();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--model", "m", "--dataset", "iris", "--row", "10000"],
+            "--row 10000 is out of range",
+        ),
+        (
+            &["--model", "m", "--dataset", "iris", "--row", "30"],
+            "has 30 rows",
+        ),
+        (
+            &["--model", "r", "--dataset", "diabetes", "--row", "0"],
+            "logits are for classifiers",
+        ),
+        (
+            &["--model", "missing", "--dataset", "iris", "--row", "0"],
+            "does not exist",
+        ),
+    ];
+    for (args, msg) in cases {
+        cargo_bin_cmd!("learnable")
+            .current_dir(tmp.path())
+            .arg("logits")
+            .args(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(msg).and(predicate::str::contains("panicked").not()));
+    }
+    // Chain parameters are validated on the model's row as on typed values.
+    cargo_bin_cmd!("learnable")
+        .current_dir(tmp.path())
         .args([
             "logits",
             "--model",
-            "some_dir",
-            "--row",
-            "3",
+            "m",
             "--dataset",
             "iris",
+            "--row",
+            "0",
+            "--top-p",
+            "2",
         ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("needs --values for now"));
-    // --model without a row is a usage error from the argument parser.
-    cargo_bin_cmd!("learnable")
-        .args(["logits", "--model", "some_dir"])
-        .assert()
-        .code(2);
+        .stderr(predicate::str::contains("invalid top_p: 2"));
+    // --model without a row or a data source is a usage error from the argument parser.
+    for args in [
+        &["logits", "--model", "m"][..],
+        &["logits", "--model", "m", "--row", "0"],
+    ] {
+        cargo_bin_cmd!("learnable")
+            .current_dir(tmp.path())
+            .args(args)
+            .assert()
+            .code(2);
+    }
 }
 
 #[test]

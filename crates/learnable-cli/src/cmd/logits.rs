@@ -3,15 +3,21 @@
 //! `--values 4.2,2.1,-1.3 [...]` works on logits a user types: the seed-style temperature table,
 //! then each processor of the chain in order, the kept set with its renormalised probabilities
 //! and, with `--draw N`, the counts of N seeded draws. `--json` prints the same for scripts.
-//! `--model DIR --row N (--data FILE | --dataset NAME)` is declared for the model-facing form
-//! (not wired to models yet). All the work is in `learnable::sampling`.
+//! `--model DIR --row N (--data FILE | --dataset NAME)` does the same for one input of a trained
+//! classifier: its row of logits and its class labels take the place of `--values` and
+//! `--labels` (the model's own bundled dataset gives its test split, as in `eval` and `predict`).
+//! All the work is in `learnable::sampling`.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use learnable::Rng;
 use learnable::sampling::{Processed, SAMPLE_STREAM, SamplingConfig, temperature_table};
+use learnable_data::prepare::Source;
 use serde_json::{Value, json};
+
+use crate::model_dir::ModelDir;
+use crate::prep;
 
 const ORDER_HELP: &str = "\
 Processor order (fixed): repetition penalty -> temperature -> top-k -> top-p
@@ -31,8 +37,16 @@ Draws use the seeded ChaCha8 stream \"sample\" of --seed: one u64 per draw,
 inverse CDF in f64 over the kept tokens in index order. The same seed and
 inputs give the same draws on every run and machine.
 
+With --model DIR --row N (--dataset NAME | --data FILE) the logits are the
+model's outputs for row N of the data (the model's own bundled dataset gives
+its test split, the rows that `eval` and `predict` use) and the labels are its
+classes; everything else works as with --values.
+
 Examples:
   learnable logits --values 4.2,2.1,-1.3 --labels cat,dog,car
+  learnable logits --model runs/iris --dataset iris --row 0 --temperature 0.5,2
+  learnable logits --model runs/iris --dataset iris --row 0 --top-p 0.9 \
+      --draw 1000 --seed 1
   learnable logits --values 4.2,2.1,-1.3 --temperature 0.5,2
   learnable logits --values 4.2,2.1,-1.3,0.5 --temperature 0.7 --top-k 3 \\
       --top-p 0.9 --draw 1000 --seed 7
@@ -59,7 +73,7 @@ pub struct Args {
     values: Vec<String>,
 
     /// Class labels for the values, comma-separated (default: the indices 0, 1, ...).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', conflicts_with = "model")]
     labels: Vec<String>,
 
     /// Temperature, >= 0 (0 = greedy, 1 = unchanged). Several comma-separated values print only
@@ -112,11 +126,13 @@ pub struct Args {
     #[arg(long)]
     json: bool,
 
-    /// A trained model directory (model form; not wired to models yet, use --values).
+    /// A trained classifier (directory written by `learnable train`): show its logits for one
+    /// row of --dataset or --data instead of --values.
     #[arg(long, value_name = "DIR", requires = "row", requires = "source")]
     model: Option<PathBuf>,
 
-    /// Row of the data whose logits to show (model form).
+    /// Row of the data whose logits to show, from 0 (model form; for the model's own dataset,
+    /// a row of its test split).
     #[arg(long, value_name = "N", requires = "model")]
     row: Option<usize>,
 
@@ -131,15 +147,18 @@ pub struct Args {
 
 /// Runs `learnable logits`.
 pub fn run(args: Args) -> Result<()> {
-    if let Some(dir) = &args.model {
-        bail!(
-            "`learnable logits --model {}` is not wired to trained models yet: needs --values for now \
-             (e.g. --values 4.2,2.1,-1.3)",
-            dir.display()
-        );
-    }
-    let logits = parse_values(&args.values)?;
-    let labels = labels_for(&args.labels, logits.len())?;
+    let (logits, labels, about) = match (&args.model, args.row) {
+        (Some(dir), Some(row)) => {
+            let m = model_row(dir, row, args.dataset.as_deref(), args.data.as_deref())?;
+            (m.logits.clone(), m.labels.clone(), Some(m))
+        }
+        _ => {
+            let logits = parse_values(&args.values)?;
+            let labels = labels_for(&args.labels, logits.len())?;
+            (logits, labels, None)
+        }
+    };
+    let about = about.as_ref();
     if args.temperature.len() > 1 {
         if chain_flags_given(&args) {
             bail!(
@@ -153,7 +172,7 @@ pub fn run(args: Args) -> Result<()> {
                     .join(",")
             );
         }
-        return print_table_only(&args, &labels, &logits);
+        return print_table_only(&args, &labels, &logits, about);
     }
 
     let defaults = SamplingConfig::default();
@@ -193,6 +212,9 @@ pub fn run(args: Args) -> Result<()> {
             "scores": floats(&processed.scores),
             "probabilities": processed.distribution.probabilities(),
         });
+        if let Some(m) = about {
+            out["model"] = m.json();
+        }
         if let (Some(n), Some(c)) = (args.draw, &counts) {
             out["draws"] = json!(n);
             out["seed"] = json!(args.seed);
@@ -203,6 +225,10 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
 
+    if let Some(m) = about {
+        println!("{}", m.describe());
+        println!();
+    }
     print!("{}", table.render());
     println!();
     println!("chain: {}", chain.describe());
@@ -284,7 +310,12 @@ fn chain_flags_given(a: &Args) -> bool {
         || a.draw.is_some()
 }
 
-fn print_table_only(args: &Args, labels: &[String], logits: &[f32]) -> Result<()> {
+fn print_table_only(
+    args: &Args,
+    labels: &[String],
+    logits: &[f32],
+    about: Option<&ModelRow>,
+) -> Result<()> {
     let table = temperature_table(labels, logits, &args.temperature)?;
     if args.json {
         let rows: Vec<Value> = table
@@ -299,12 +330,135 @@ fn print_table_only(args: &Args, labels: &[String], logits: &[f32]) -> Result<()
                 })
             })
             .collect();
-        let out = json!({ "temperatures": table.temperatures, "rows": rows });
+        let mut out = json!({ "temperatures": table.temperatures, "rows": rows });
+        if let Some(m) = about {
+            out["model"] = m.json();
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
+        if let Some(m) = about {
+            println!("{}", m.describe());
+            println!();
+        }
         print!("{}", table.render());
     }
     Ok(())
+}
+
+/// One input of a trained classifier: its logits, its class labels and where it came from.
+struct ModelRow {
+    /// The model directory.
+    dir: PathBuf,
+    /// The model kind (softmax, mlp, ...).
+    kind: String,
+    /// Where the rows came from, e.g. `iris (test split)` or a CSV path.
+    source: String,
+    /// The row shown, from 0.
+    row: usize,
+    /// The number of rows of the source.
+    rows: usize,
+    /// The row's true class, when the data have a target.
+    target: Option<String>,
+    /// The model's logits for the row (`[classes]`).
+    logits: Vec<f32>,
+    /// The model's class labels, in logit order.
+    labels: Vec<String>,
+}
+
+impl ModelRow {
+    fn describe(&self) -> String {
+        let target = self
+            .target
+            .as_ref()
+            .map(|t| format!("; true class {t}"))
+            .unwrap_or_default();
+        format!(
+            "model {} ({}): row {} of {} from {}{target}",
+            self.dir.display(),
+            self.kind,
+            self.row,
+            self.rows,
+            self.source
+        )
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "dir": self.dir.display().to_string(),
+            "kind": self.kind,
+            "source": self.source,
+            "row": self.row,
+            "rows": self.rows,
+            "target": self.target,
+        })
+    }
+}
+
+/// Loads a classifier, prepares `--dataset`/`--data` with its stored preprocessing (as
+/// `predict` does) and returns the logits of row `row`.
+fn model_row(
+    dir: &std::path::Path,
+    row: usize,
+    dataset: Option<&str>,
+    data: Option<&std::path::Path>,
+) -> Result<ModelRow> {
+    let model = ModelDir::load(dir)?;
+    if !model.is_classifier() {
+        bail!(
+            "logits are for classifiers: {} is a regression model (kind {}), whose output is the \
+             predicted value itself",
+            dir.display(),
+            model.config.kind
+        );
+    }
+    let (x, ds) = prep::load_for_model(dataset, data, &model.config, false)?;
+    let source = match (dataset, data) {
+        (Some(name), _) => {
+            if matches!(&model.config.source, Source::Bundled(n) if n == name) {
+                format!("{name} (the model's test split)")
+            } else {
+                name.to_string()
+            }
+        }
+        (None, Some(path)) => path.display().to_string(),
+        (None, None) => String::new(),
+    };
+    let rows = ds.n_rows();
+    if row >= rows {
+        if rows == 0 {
+            bail!("--row {row} is out of range: {source} has no rows");
+        }
+        bail!(
+            "--row {row} is out of range: {source} has {rows} rows (valid rows: 0 to {})",
+            rows - 1
+        );
+    }
+    // The whole batch, as `predict` computes it, so both show the same logits to the last bit.
+    let out = model.outputs(&x)?;
+    let logits = out.row(row).to_vec();
+    let labels = model.config.classes.clone();
+    if labels.len() != logits.len() {
+        bail!(
+            "{}: the model has {} outputs but {} class labels",
+            dir.display(),
+            logits.len(),
+            labels.len()
+        );
+    }
+    let target = ds
+        .labels()
+        .and_then(|l| l.get(row))
+        .and_then(|&k| ds.class_names().get(k).cloned());
+    Ok(ModelRow {
+        dir: dir.to_path_buf(),
+        kind: model.config.kind.clone(),
+        source,
+        row,
+        rows,
+        target,
+        logits,
+        labels,
+    })
 }
 
 /// Parses `--values`; each entry is an f32 (`-inf`, `inf` and `nan` parse, and the library

@@ -1,16 +1,56 @@
 //! `learnable predict`: a CSV of predictions; classifiers add one probability column per class,
 //! and with `--logits` the raw logits. `--temperature T` divides the logits before softmax
 //! (T = 0: the argmax gets probability 1).
+//!
+//! With `--sample --seed N [--temperature T --top-k K --top-p P --min-p P]` the predicted class is
+//! drawn from the processed distribution instead of taken as the argmax (an `argmax` column
+//! stays next to it), and the probability columns show that processed distribution. The
+//! processing and the draws are `learnable::sampling`'s: a [`SamplingChain`] in Hugging Face's
+//! order and [`sample_rows`], where row `i` draws from its own stream `"sample.row.{i}"` of the
+//! seed, so the output does not depend on the number of threads.
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use learnable::sampling::{SAMPLE_STREAM, SamplingChain, SamplingConfig, sample_rows};
 
 use crate::model_dir::ModelDir;
 use crate::prep;
 
+const PREDICT_HELP: &str = "\
+Columns (classifiers): row, prediction, [argmax with --sample], one p_CLASS per
+class, [one logit_CLASS per class with --logits].
+
+Without --sample the prediction is the argmax of the logits (the lowest index on
+ties) and p_CLASS = softmax(logits / T) (T = --temperature, default 1; T = 0 puts
+probability 1 on the argmax).
+
+With --sample the prediction is drawn from the processed distribution: the
+logits go through the chain temperature -> top-k -> top-p -> min-p (Hugging
+Face's order, as in `learnable logits`: temperature first, then truncation;
+llama.cpp applies temperature last), and p_CLASS are the probabilities of that
+processed distribution actually used for the draw: softmax over the kept
+classes, renormalised so that they sum to 1, and 0 for the classes that a
+truncation removed. --temperature 0 is greedy (the argmax with probability 1,
+nothing drawn). Row i draws one number from the seeded ChaCha8 stream
+\"sample.row.i\" of --seed, so the same seed gives the same predictions on every
+run, machine and thread count, and each row's draw does not depend on the others.
+
+Examples:
+  learnable predict --model runs/iris --dataset iris --logits
+  learnable predict --model runs/iris --dataset iris --temperature 0
+  learnable predict --model runs/iris --dataset iris --sample --seed 1
+  learnable predict --model runs/iris --dataset iris --sample --seed 1 \\
+      --temperature 2 --top-p 0.9
+";
+
 /// Arguments of `learnable predict`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "With --sample the probability columns show the processed distribution the \
+                  class was drawn from (kept classes renormalised, 0 elsewhere). --help says more.",
+    after_long_help = PREDICT_HELP
+)]
 pub struct Args {
     /// Model directory written by `learnable train`.
     #[arg(long)]
@@ -28,19 +68,56 @@ pub struct Args {
     #[arg(long)]
     pub logits: bool,
     /// Divide the logits by T before softmax (T >= 0; 0 means greedy: probability 1 on the argmax).
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f32,
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub temperature: f64,
+    /// Draw the predicted class from the processed distribution instead of taking the argmax;
+    /// the probability columns then show that distribution (kept classes renormalised, 0
+    /// elsewhere).
+    #[arg(long)]
+    pub sample: bool,
+    /// Seed of the draws of --sample (row i uses the stream "sample.row.i").
+    #[arg(long, default_value_t = 0, requires = "sample")]
+    pub seed: u64,
+    /// With --sample: keep the k most probable classes, ties at the k-th kept (0 = no limit).
+    #[arg(long, requires = "sample", allow_negative_numbers = true)]
+    pub top_k: Option<i64>,
+    /// With --sample: keep the smallest most-probable set of classes with mass >= p, 0..=1.
+    #[arg(long, requires = "sample", allow_negative_numbers = true)]
+    pub top_p: Option<f64>,
+    /// With --sample: keep classes with probability >= min_p x the largest one, 0..=1.
+    #[arg(long, requires = "sample", allow_negative_numbers = true)]
+    pub min_p: Option<f64>,
+}
+
+impl Args {
+    /// The validated processor chain: only the temperature without `--sample`, the whole chain
+    /// with it. Errors name the invalid parameter, its value and the allowed range.
+    fn chain(&self) -> Result<SamplingChain> {
+        let d = SamplingConfig::default();
+        let config = SamplingConfig {
+            temperature: self.temperature,
+            top_k: self.top_k.unwrap_or(d.top_k),
+            top_p: self.top_p.unwrap_or(d.top_p),
+            min_p: self.min_p.unwrap_or(d.min_p),
+            ..d
+        };
+        Ok(config.build()?)
+    }
 }
 
 /// Runs `learnable predict`.
 pub fn run(args: Args) -> Result<()> {
-    if !(args.temperature.is_finite() && args.temperature >= 0.0) {
+    // Validate the flags before loading anything, so a typo costs no time.
+    let chain = args.chain()?;
+    let model = ModelDir::load(&args.model)?;
+    if args.sample && !model.is_classifier() {
         bail!(
-            "--temperature must be >= 0 and finite, got {}",
-            args.temperature
+            "--sample draws a class from a classifier's probabilities, but {} is a regression \
+             model (kind {}); drop --sample",
+            args.model.display(),
+            model.config.kind
         );
     }
-    let model = ModelDir::load(&args.model)?;
     let (x, ds) = prep::load_for_model(
         args.dataset.as_deref(),
         args.data.as_deref(),
@@ -51,7 +128,15 @@ pub fn run(args: Args) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let classes = &model.config.classes;
     if model.is_classifier() {
+        let drawn = if args.sample {
+            Some(sample_rows(&chain, &out, &[], args.seed).context("--sample")?)
+        } else {
+            None
+        };
         let mut header = vec!["row".to_string(), "prediction".to_string()];
+        if args.sample {
+            header.push("argmax".to_string());
+        }
         header.extend(classes.iter().map(|c| format!("p_{c}")));
         if args.logits {
             header.extend(classes.iter().map(|c| format!("logit_{c}")));
@@ -59,10 +144,28 @@ pub fn run(args: Args) -> Result<()> {
         w.write_record(&header)?;
         for i in 0..ds.n_rows() {
             let logits = out.row(i);
-            let probs = probabilities(logits, args.temperature);
+            let dist = chain
+                .distribution(logits, &[])
+                .with_context(|| format!("row {i}"))?;
             let best = learnable::train::argmax(logits);
-            let mut rec = vec![i.to_string(), classes[best].clone()];
-            rec.extend(probs.iter().map(|p| format!("{p:.6}")));
+            let label = |k: usize| -> Result<String> {
+                classes.get(k).cloned().with_context(|| {
+                    format!(
+                        "the model has {} outputs but {} class labels",
+                        logits.len(),
+                        classes.len()
+                    )
+                })
+            };
+            let mut rec = vec![i.to_string()];
+            match &drawn {
+                Some(s) => {
+                    rec.push(label(s[i].index)?);
+                    rec.push(label(best)?);
+                }
+                None => rec.push(label(best)?),
+            }
+            rec.extend(dist.probabilities().iter().map(|p| format!("{p:.6}")));
             if args.logits {
                 rec.extend(logits.iter().map(|l| format!("{l:.6}")));
             }
@@ -79,6 +182,13 @@ pub fn run(args: Args) -> Result<()> {
         Some(path) => {
             learnable::io::write_atomic(path, &bytes)?;
             eprintln!("wrote {} predictions to {}", ds.n_rows(), path.display());
+            if args.sample {
+                eprintln!(
+                    "predictions sampled with seed {} (stream \"{SAMPLE_STREAM}.row.<row>\"); chain: {}",
+                    args.seed,
+                    chain.describe()
+                );
+            }
         }
         None => {
             use std::io::Write;
@@ -86,16 +196,4 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// softmax(logits / T); T = 0 puts probability 1 on the (first) argmax.
-pub fn probabilities(logits: &[f32], temperature: f32) -> Vec<f32> {
-    if temperature == 0.0 {
-        let best = learnable::train::argmax(logits);
-        return (0..logits.len())
-            .map(|i| if i == best { 1.0 } else { 0.0 })
-            .collect();
-    }
-    let scaled: Vec<f32> = logits.iter().map(|l| l / temperature).collect();
-    learnable::softmax::softmax(&scaled)
 }
