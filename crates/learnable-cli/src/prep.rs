@@ -40,6 +40,10 @@ pub struct DataArgs {
     /// Seed of the split, the initialisation, shuffling and dropout.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Keep features as they are instead of standardising them with the training split's mean
+    /// and standard deviation (useful for images already scaled to [0, 1], such as mnist).
+    #[arg(long)]
+    pub no_standardize: bool,
 }
 
 impl DataArgs {
@@ -73,7 +77,7 @@ impl DataArgs {
             val_fraction: self.val_fraction,
             test_fraction: self.test_fraction,
             seed: self.seed,
-            standardize: true,
+            standardize: !self.no_standardize,
         })
     }
 }
