@@ -58,7 +58,7 @@ fn mlp_train_step(c: &mut Criterion) {
                 let loss = tape.cross_entropy(out, &y, &opts).unwrap();
                 tape.backward(loss).unwrap()
             };
-            store.accumulate(&grads);
+            store.accumulate_owned(grads);
             opt.step(&mut store).unwrap();
         })
     });

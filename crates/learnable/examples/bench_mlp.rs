@@ -55,7 +55,7 @@ fn main() -> learnable::Result<()> {
             let loss = tape.cross_entropy(out, &y, &opts).unwrap();
             tape.backward(loss).unwrap()
         };
-        store.accumulate(&grads);
+        store.accumulate_owned(grads);
         opt.step(&mut store).unwrap();
     };
     let train_steps_per_s = timed(&mut step, 2.0, 20);

@@ -438,7 +438,7 @@ pub fn fit(
                 }
                 (lv, tape.backward(loss)?)
             };
-            store.accumulate(&grads);
+            store.accumulate_owned(grads);
             let step = state.global_step + 1;
             if let Some(max) = cfg.max_grad_norm {
                 crate::optim::clip_grad_norm(store, max)?;
