@@ -65,3 +65,37 @@ fn gradients_of_a_reused_input_add_up() {
     let g = t.backward(s).unwrap();
     assert_eq!(g.input(x).unwrap().data(), &[2.0, -4.0, 6.0]);
 }
+
+#[test]
+fn matmul_gradients_match_central_differences_for_plain_and_batched_shapes() {
+    let plain = [rand(&[2, 3, 4], 11), rand(&[4, 5], 12)];
+    let r = check_gradients(&plain, 1e-2, |t, v| {
+        let y = t.matmul(v[0], v[1])?;
+        weighted_sum(t, y, 5)
+    })
+    .unwrap();
+    assert!(r.max_rel_error < 1e-2, "{r:?}");
+    let batched = [rand(&[3, 2, 4], 13), rand(&[3, 4, 2], 14)];
+    let r = check_gradients(&batched, 1e-2, |t, v| {
+        let y = t.matmul(v[0], v[1])?;
+        weighted_sum(t, y, 6)
+    })
+    .unwrap();
+    assert!(r.max_rel_error < 1e-2, "{r:?}");
+}
+
+#[test]
+fn matmul_matches_a_hand_computed_product_and_rejects_bad_shapes() {
+    // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]] (by hand)
+    let mut t = Tape::eval();
+    let a = t.input(Tensor::new(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
+    let b = t.input(Tensor::new(vec![5.0, 6.0, 7.0, 8.0], &[2, 2]).unwrap());
+    let c = t.matmul(a, b).unwrap();
+    assert_eq!(t.value(c).data(), &[19.0, 22.0, 43.0, 50.0]);
+    let bad = t.input(Tensor::zeros(&[3, 2]));
+    let e = t.matmul(a, bad).unwrap_err().to_string();
+    assert!(
+        e.contains("matmul") && e.contains("[2, 2]") && e.contains("[3, 2]"),
+        "{e}"
+    );
+}

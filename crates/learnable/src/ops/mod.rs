@@ -8,5 +8,6 @@ pub mod elementwise;
 pub mod embedding;
 pub mod layer_norm;
 pub mod linear;
+pub mod matmul;
 pub mod reduce;
 pub mod softmax;
