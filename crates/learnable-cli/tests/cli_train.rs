@@ -51,10 +51,9 @@ fn the_default_mlp_on_digits_reaches_at_least_095_test_accuracy() {
     }
     let history = std::fs::read_to_string(tmp.path().join("m/history.csv")).unwrap();
     assert_eq!(history.lines().count(), 16, "{history}");
-    assert!(
-        history
-            .starts_with("epoch,train_loss,train_metric,val_loss,val_metric,learning_rate,seconds")
-    );
+    assert!(history.starts_with(
+        "epoch,train_loss,train_metric,val_loss,val_metric,grad_norm,learning_rate,seconds"
+    ));
 
     // eval on the same dataset reproduces the test split and the same accuracy.
     let e = learnable(tmp.path())

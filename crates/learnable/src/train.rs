@@ -194,6 +194,10 @@ pub struct EpochRecord {
     pub val_loss: Option<f64>,
     /// Validation accuracy or R².
     pub val_metric: Option<f64>,
+    /// Mean over the epoch's steps of the global L2 norm of the gradient (before clipping):
+    /// how large the updates' direction vectors were.
+    #[serde(default)]
+    pub grad_norm: f64,
     /// Learning rate at the epoch's last step.
     pub learning_rate: f64,
     /// Wall time of the epoch in seconds.
@@ -218,20 +222,21 @@ pub struct TrainState {
 }
 
 impl TrainState {
-    /// The history as CSV text (header: epoch,train_loss,train_metric,val_loss,val_metric,learning_rate,seconds).
+    /// The history as CSV text (header: epoch,train_loss,train_metric,val_loss,val_metric,grad_norm,learning_rate,seconds).
     pub fn history_csv(&self) -> String {
         let mut s = String::from(
-            "epoch,train_loss,train_metric,val_loss,val_metric,learning_rate,seconds\n",
+            "epoch,train_loss,train_metric,val_loss,val_metric,grad_norm,learning_rate,seconds\n",
         );
         let opt = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
         for r in &self.history {
             s.push_str(&format!(
-                "{},{},{},{},{},{},{:.3}\n",
+                "{},{},{},{},{},{},{},{:.3}\n",
                 r.epoch,
                 r.train_loss,
                 r.train_metric,
                 opt(r.val_loss),
                 opt(r.val_metric),
+                r.grad_norm,
                 r.learning_rate,
                 r.seconds
             ));
@@ -413,6 +418,7 @@ pub fn fit(
         let mut preds: Vec<f32> = Vec::new();
         let mut targets: Vec<f32> = Vec::new();
         let mut lr = cfg.learning_rate;
+        let mut grad_norm_sum = 0.0f64;
         for (step_in_epoch, chunk) in order.chunks(cfg.batch_size).enumerate() {
             let xb = gather_rows(&train.x, chunk);
             let yb = train.y.gather(chunk);
@@ -440,9 +446,10 @@ pub fn fit(
             };
             store.accumulate_owned(grads);
             let step = state.global_step + 1;
-            if let Some(max) = cfg.max_grad_norm {
-                crate::optim::clip_grad_norm(store, max)?;
-            }
+            grad_norm_sum += match cfg.max_grad_norm {
+                Some(max) => crate::optim::clip_grad_norm(store, max)? as f64,
+                None => crate::optim::grad_norm(store),
+            };
             lr = cfg.schedule.lr_at(cfg.learning_rate, state.global_step);
             opt.set_learning_rate(lr)?;
             opt.step(store).map_err(|e| match e {
@@ -477,6 +484,7 @@ pub fn fit(
             train_metric,
             val_loss,
             val_metric,
+            grad_norm: grad_norm_sum / steps_per_epoch as f64,
             learning_rate: lr,
             seconds: start.elapsed().as_secs_f64(),
         });

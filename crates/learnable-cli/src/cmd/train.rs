@@ -190,8 +190,8 @@ impl Observer for Progress {
             _ => String::new(),
         };
         let line = format!(
-            "epoch {:>3}  train_loss {:.4}  train_{metric} {:.4}{val}  lr {:.2e}  {:.1}s",
-            r.epoch, r.train_loss, r.train_metric, r.learning_rate, r.seconds
+            "epoch {:>3}  train_loss {:.4}  train_{metric} {:.4}{val}  grad_norm {:.3}  lr {:.2e}  {:.1}s",
+            r.epoch, r.train_loss, r.train_metric, r.grad_norm, r.learning_rate, r.seconds
         );
         match &self.bar {
             Some(bar) => bar.println(line),

@@ -3,6 +3,24 @@
 use crate::error::{Error, Result};
 use crate::param::ParamStore;
 
+/// Global L2 norm of the gradients of all trainable parameters, `‖(‖g₁‖, ‖g₂‖, …)‖₂`, summed in
+/// f64 parameter by parameter in registration order (deterministic). NaN or infinite if a
+/// gradient is.
+pub fn grad_norm(store: &ParamStore) -> f64 {
+    let mut sum_sq = 0.0f64;
+    for (_, p) in store.iter() {
+        if p.trainable {
+            sum_sq += p
+                .grad
+                .data()
+                .iter()
+                .map(|&g| (g as f64) * (g as f64))
+                .sum::<f64>();
+        }
+    }
+    sum_sq.sqrt()
+}
+
 /// Scales the gradients of all trainable parameters so that their global L2 norm is at most
 /// `max_norm`, and returns the norm before clipping.
 ///
@@ -21,18 +39,7 @@ pub fn clip_grad_norm(store: &mut ParamStore, max_norm: f32) -> Result<f32> {
     if !(max_norm.is_finite() && max_norm > 0.0) {
         return Err(Error::invalid("max_norm", max_norm, "finite and > 0"));
     }
-    let mut sum_sq = 0.0f64;
-    for (_, p) in store.iter() {
-        if p.trainable {
-            sum_sq += p
-                .grad
-                .data()
-                .iter()
-                .map(|&g| (g as f64) * (g as f64))
-                .sum::<f64>();
-        }
-    }
-    let total = sum_sq.sqrt();
+    let total = grad_norm(store);
     if !total.is_finite() {
         return Ok(total as f32);
     }

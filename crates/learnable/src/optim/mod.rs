@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 pub use accumulate::GradAccumulator;
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
-pub use clip::clip_grad_norm;
+pub use clip::{clip_grad_norm, grad_norm};
 pub use schedule::LrSchedule;
 pub use sgd::{Sgd, SgdConfig};
 
