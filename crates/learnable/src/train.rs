@@ -275,6 +275,14 @@ pub trait Observer {
 pub struct Silent;
 impl Observer for Silent {}
 
+/// The name of the first parameter holding NaN or infinity, if any.
+fn first_non_finite(store: &ParamStore) -> Option<String> {
+    store
+        .named_values()
+        .find(|(_, t)| !t.all_finite())
+        .map(|(n, _)| n.to_string())
+}
+
 /// Loss and metric of one batch.
 fn batch_loss<'a>(
     tape: &mut Tape<'a>,
@@ -387,8 +395,10 @@ pub fn evaluate(
 /// `resume` is `None` for a fresh run, or the state and best parameters saved by a checkpoint
 /// (with `store` and `opt` restored from the same checkpoint). On return `store` holds
 /// the best parameters by validation loss (when there is a validation split), whatever ended
-/// training. A NaN or infinite loss stops training with an error naming the epoch and step;
-/// the parameters of that step are not updated.
+/// training. A NaN or infinite loss or gradient stops training with an error naming the epoch and
+/// step (the parameters of that step are not updated); so does an update that leaves a parameter
+/// NaN or infinite, and a NaN or infinite validation loss. In each case the observer has not seen
+/// the failing epoch, so its last checkpoint holds finite parameters.
 pub fn fit(
     model: &dyn Model,
     store: &mut ParamStore,
@@ -460,6 +470,16 @@ pub fn fit(
                 )),
                 e => e,
             })?;
+            // A finite gradient times a huge learning rate can still overflow a weight; stop
+            // here rather than checkpoint it (the next forward pass would only say "NaN loss").
+            if let Some(name) = first_non_finite(store) {
+                return Err(Error::Other(format!(
+                    "training stopped: {name} became NaN or infinite in the update at epoch {epoch}, \
+                     step {} (global step {step}, learning rate {lr:e}). Try a lower learning_rate or \
+                     --max-grad-norm",
+                    step_in_epoch + 1
+                )));
+            }
             state.global_step = step;
             loss_sum += loss_value as f64 * chunk.len() as f64;
             observer.on_step(epoch, step_in_epoch + 1, steps_per_epoch, loss_value);
@@ -478,6 +498,13 @@ pub fn fit(
             }
             _ => (None, None),
         };
+        if let Some(vl) = val_loss.filter(|l| !l.is_finite()) {
+            return Err(Error::Other(format!(
+                "training stopped: the validation loss is {vl} after epoch {epoch} (global step {}); \
+                 the weights diverged. Try a lower learning_rate or --max-grad-norm",
+                state.global_step
+            )));
+        }
         state.history.push(EpochRecord {
             epoch,
             train_loss: loss_sum / n as f64,

@@ -154,6 +154,8 @@ struct Progress {
     bar: Option<ProgressBar>,
     ckpt_dir: PathBuf,
     classification: bool,
+    /// Epochs held by the checkpoint in `ckpt_dir` that this run wrote or resumed from.
+    saved_epoch: Option<usize>,
 }
 
 impl Observer for Progress {
@@ -208,6 +210,7 @@ impl Observer for Progress {
         let json = serde_json::to_string_pretty(state)
             .map_err(|e| learnable::Error::Other(e.to_string()))?;
         learnable::io::write_atomic(self.ckpt_dir.join("state.json"), json.as_bytes())?;
+        self.saved_epoch = Some(state.epochs_done);
         Ok(())
     }
 }
@@ -462,6 +465,7 @@ fn fit_gd(
     let net = Mlp::new(config, &mut store, &mut Rng::new(args.data.seed, "init"))?;
     let mut opt = optimizer_config(args).build()?;
     let cfg = train_config(args, data.train.y.len());
+    cfg.validate()?;
     let ckpt_dir = out.join("checkpoint");
     let resume = if args.resume {
         Some(load_checkpoint(&ckpt_dir, &mut store, opt.as_mut())?)
@@ -502,6 +506,7 @@ fn fit_gd(
         bar,
         ckpt_dir,
         classification: data.classes.is_some(),
+        saved_epoch: resume.as_ref().map(|r| r.state.epochs_done),
     };
     let state = train::fit(
         &net,
@@ -513,7 +518,17 @@ fn fit_gd(
         resume,
         &mut progress,
     )
-    .with_context(|| format!("last good checkpoint: {}", progress.ckpt_dir.display()))?;
+    .map_err(|e| {
+        // The hyperparameters were validated above, so this is divergence or a failed write.
+        let note = match progress.saved_epoch {
+            Some(epoch) => format!(
+                "the last good checkpoint (after epoch {epoch}) is in {}; continue from it with --resume",
+                progress.ckpt_dir.display()
+            ),
+            None => "no checkpoint was written (training stopped in its first epoch)".to_string(),
+        };
+        anyhow::anyhow!("{e}; {note}")
+    })?;
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
     }
