@@ -440,3 +440,48 @@ fn an_mlp_refuses_a_checkpoint_of_another_width() {
         other => panic!("expected a format error, got {other:?}"),
     }
 }
+
+#[test]
+fn the_training_loop_rejects_a_split_of_another_width_with_a_shape_error() {
+    let cfg = MlpConfig {
+        input_dim: FEATURES,
+        hidden: vec![4],
+        output_dim: 3,
+        activation: Activation::Relu,
+        dropout: 0.0,
+    };
+    let mut store = ParamStore::new();
+    let net = Mlp::new(cfg, &mut store, &mut Rng::new(0, "init")).unwrap();
+    let x = features(ROWS, FEATURES + 1);
+    let split = Split::new(
+        Tensor::new(x.iter().map(|&v| v as f32).collect(), &[ROWS, FEATURES + 1]).unwrap(),
+        Targets::Classes(classes(&base(), 3)),
+    )
+    .unwrap();
+    let mut opt = AdamW::new(AdamWConfig::default()).unwrap();
+    let before: Vec<f32> = store
+        .named_values()
+        .flat_map(|(_, t)| t.data().to_vec())
+        .collect();
+    let r = train::fit(
+        &net,
+        &mut store,
+        &mut opt,
+        &split,
+        None,
+        &TrainConfig::default(),
+        None,
+        &mut Silent,
+    );
+    assert_shape_error(r, "MLP", "train::fit on 4 features");
+    let after: Vec<f32> = store
+        .named_values()
+        .flat_map(|(_, t)| t.data().to_vec())
+        .collect();
+    assert_eq!(before, after, "parameters changed by a failed fit");
+    assert_shape_error(
+        train::evaluate(&net, &store, &split, &TrainConfig::default()),
+        "MLP",
+        "train::evaluate on 4 features",
+    );
+}
