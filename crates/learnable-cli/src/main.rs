@@ -32,7 +32,20 @@ enum Command {
     Params(cmd::params::Args),
 }
 
+/// Restore the default SIGPIPE disposition so that `learnable ... | head` ends quietly when the
+/// reader closes the pipe, as other Unix tools (ripgrep, coreutils) do. Rust ignores SIGPIPE by
+/// default, which turns every later write into an `EPIPE` error and makes `println!` panic.
+fn reset_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at the start of `main`, before any thread is spawned; `signal` with
+    // `SIG_DFL` only changes this process's disposition for SIGPIPE and touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
+    reset_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(a) => cmd::train::run(a),

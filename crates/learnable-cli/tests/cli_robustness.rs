@@ -1,0 +1,58 @@
+//! End-to-end robustness tests of the `learnable` binary: closed pipes, hostile sizes and model
+//! directories, resume mismatches, negative numbers and error wording. Each reproduces a problem
+//! a newcomer reported; the expected text is what the fix promises.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn learnable(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("learnable").unwrap();
+    c.current_dir(dir);
+    c
+}
+
+#[allow(dead_code)]
+fn out_str(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs `learnable args` with stdout connected to a pipe whose reading end is already closed
+/// (what `| head -1` does once head has exited) and returns its exit status and stderr.
+#[cfg(unix)]
+fn run_into_closed_pipe(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("learnable"))
+        .args(args)
+        .current_dir(tmp.path())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn writing_into_a_closed_pipe_ends_quietly_by_sigpipe_like_other_unix_tools() {
+    use std::os::unix::process::ExitStatusExt;
+    // Before the fix each of these panicked ("failed printing to stdout: Broken pipe", exit 101)
+    // or printed an error. Expected: killed by SIGPIPE (signal 13 on Linux and macOS), no output.
+    for args in [
+        &["train", "--dataset", "iris", "--epochs", "1", "--quiet"][..],
+        &["logits", "--values", "1,2"][..],
+        &["datasets", "--json"][..],
+    ] {
+        let (status, stderr) = run_into_closed_pipe(args);
+        assert_eq!(status.signal(), Some(13), "{args:?}: {status:?} {stderr}");
+        assert!(stderr.is_empty(), "{args:?} wrote to stderr: {stderr}");
+    }
+}
