@@ -11,7 +11,6 @@ fn learnable(dir: &Path) -> Command {
     c
 }
 
-#[allow(dead_code)]
 fn out_str(o: &std::process::Output) -> String {
     format!(
         "{}{}",
@@ -55,4 +54,35 @@ fn writing_into_a_closed_pipe_ends_quietly_by_sigpipe_like_other_unix_tools() {
         assert_eq!(status.signal(), Some(13), "{args:?}: {status:?} {stderr}");
         assert!(stderr.is_empty(), "{args:?} wrote to stderr: {stderr}");
     }
+}
+
+#[test]
+fn a_hidden_width_too_large_to_allocate_is_refused_naming_hidden_and_the_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    // iris: 4 inputs, 3 classes. hidden 1e9: 4e9 + 1e9 + 3e9 + 3 = 8_000_000_003 parameters
+    // (by hand), above the 2^31 cap. Before the fix: allocation abort (not exit 1).
+    let o = learnable(tmp.path())
+        .args(["train", "--dataset", "iris", "--hidden", "1000000000"])
+        .output()
+        .unwrap();
+    let s = out_str(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(
+        s.contains("hidden") && s.contains("8000000003 parameters"),
+        "{s}"
+    );
+    // usize::MAX: the count overflows; before the fix "capacity overflow" panic (exit 101).
+    let o = learnable(tmp.path())
+        .args([
+            "train",
+            "--dataset",
+            "iris",
+            "--hidden",
+            "18446744073709551615",
+        ])
+        .output()
+        .unwrap();
+    let s = out_str(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(s.contains("hidden") && !s.contains("panicked"), "{s}");
 }

@@ -60,6 +60,9 @@ impl std::fmt::Display for Activation {
     }
 }
 
+/// Largest parameter count [`MlpConfig::validate`] accepts: 2^31 (8 GiB of f32 weights).
+pub const MAX_PARAMS: usize = 1 << 31;
+
 /// Architecture of an [`Mlp`]; saved as JSON next to the weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
@@ -90,7 +93,32 @@ impl MlpConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::invalid("dropout", self.dropout, "[0, 1)"));
         }
-        Ok(())
+        // Refuse architectures too large to allocate before anything is allocated: the count
+        // uses checked arithmetic, so widths near usize::MAX give this error, not an overflow.
+        let too_many = |count: String| {
+            Error::invalid(
+                "hidden",
+                format!("{:?} ({count} parameters)", self.hidden),
+                &format!("at most {MAX_PARAMS} parameters in all (2^31, 8 GiB of f32)"),
+            )
+        };
+        match self.num_params() {
+            Some(n) if n <= MAX_PARAMS => Ok(()),
+            Some(n) => Err(too_many(n.to_string())),
+            None => Err(too_many("more than usize::MAX".to_string())),
+        }
+    }
+
+    /// Number of parameters (weights and biases of every Linear layer), or None if it overflows
+    /// usize.
+    pub fn num_params(&self) -> Option<usize> {
+        let mut dims = vec![self.input_dim];
+        dims.extend(&self.hidden);
+        dims.push(self.output_dim);
+        dims.windows(2).try_fold(0usize, |acc, w| {
+            let layer = w[1].checked_mul(w[0])?.checked_add(w[1])?;
+            acc.checked_add(layer)
+        })
     }
 
     /// Index stride between Linear layers in the equivalent nn.Sequential.
