@@ -77,6 +77,12 @@ impl ModelDir {
     /// Loads a model directory, checking the format, tensor names and shapes.
     pub fn load(dir: &Path) -> Result<ModelDir> {
         let cfg_path = dir.join("config.json");
+        if dir.is_file() {
+            bail!(
+                "--model expects the model directory (the folder holding config.json), not the file {}",
+                dir.display()
+            );
+        }
         if !dir.is_dir() {
             bail!(
                 "model directory {} does not exist (train one with `learnable train --out DIR`)",
@@ -99,14 +105,64 @@ impl ModelDir {
             .network
             .validate()
             .with_context(|| format!("{}: invalid network", cfg_path.display()))?;
-        let weights = dir.join("model.safetensors");
-        let tensors = learnable::io::load_safetensors(&weights)?;
-        let mut store = ParamStore::new();
-        for (wn, bn, [out, inp]) in config.network.layer_specs() {
-            store.add(wn, Tensor::zeros(&[out, inp]))?;
-            store.add(bn, Tensor::zeros(&[out]))?;
+        let out_dim = config.network.output_dim;
+        match config.task.as_str() {
+            "classification" if config.classes.len() != out_dim => bail!(
+                "{}: {} classes for {out_dim} network outputs (a classifier needs one class per output)",
+                cfg_path.display(),
+                config.classes.len()
+            ),
+            "regression" if out_dim != 1 => bail!(
+                "{}: a regressor has 1 output, the network has {out_dim}",
+                cfg_path.display()
+            ),
+            "classification" | "regression" => {}
+            other => bail!(
+                "{}: task {other:?} (expected \"classification\" or \"regression\")",
+                cfg_path.display()
+            ),
         }
-        store.load_values(&tensors, &weights.display().to_string())?;
+        let weights = dir.join("model.safetensors");
+        let mut tensors = learnable::io::load_safetensors(&weights)?;
+        // Check names and shapes against config.json before allocating anything, then build the
+        // store from the loaded tensors themselves (a hostile config cannot make us allocate).
+        let specs = config.network.layer_specs();
+        let mut expected = Vec::new();
+        for (wn, bn, [out, inp]) in &specs {
+            expected.push((wn.clone(), vec![*out, *inp]));
+            expected.push((bn.clone(), vec![*out]));
+        }
+        for (name, shape) in &expected {
+            match tensors.get(name) {
+                None => bail!(
+                    "{} has no tensor {name} that {} describes (shape {shape:?})",
+                    weights.display(),
+                    cfg_path.display()
+                ),
+                Some(t) if t.shape() != shape.as_slice() => bail!(
+                    "{}: tensor {name} has shape {:?}, {} describes {shape:?}",
+                    weights.display(),
+                    t.shape(),
+                    cfg_path.display()
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Some(extra) = tensors
+            .keys()
+            .find(|k| !expected.iter().any(|(n, _)| n == *k))
+        {
+            bail!(
+                "{}: tensor {extra} is not part of the network {} describes",
+                weights.display(),
+                cfg_path.display()
+            );
+        }
+        let mut store = ParamStore::new();
+        for (name, _) in &expected {
+            let t = tensors.remove(name).context("tensor checked above")?;
+            store.add(name.clone(), t)?;
+        }
         let net = Mlp::from_store(config.network.clone(), &store)?;
         Ok(ModelDir { config, store, net })
     }

@@ -86,3 +86,66 @@ fn a_hidden_width_too_large_to_allocate_is_refused_naming_hidden_and_the_count()
     assert_eq!(o.status.code(), Some(1), "{s}");
     assert!(s.contains("hidden") && !s.contains("panicked"), "{s}");
 }
+/// Trains a small iris MLP (one epoch, hidden 4) into `dir/m` and returns its config.json value.
+fn small_model(dir: &Path) -> serde_json::Value {
+    learnable(dir)
+        .args([
+            "train",
+            "--dataset",
+            "iris",
+            "--hidden",
+            "4",
+            "--epochs",
+            "1",
+        ])
+        .args(["--quiet", "--out", "m"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.join("m/config.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn write_config(dir: &Path, cfg: &serde_json::Value) {
+    std::fs::write(dir.join("m/config.json"), cfg.to_string()).unwrap();
+}
+
+#[test]
+fn a_hostile_model_config_is_refused_before_allocating_and_names_config_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = small_model(tmp.path());
+    let eval = |tmp: &Path| {
+        let o = learnable(tmp)
+            .args(["eval", "--model", "m", "--dataset", "iris"])
+            .output()
+            .unwrap();
+        (o.status.code(), out_str(&o))
+    };
+    // A width of 1e12: before the fix eval aborted out of memory.
+    let mut cfg = good.clone();
+    cfg["network"]["hidden"] = serde_json::json!([1_000_000_000_000u64]);
+    write_config(tmp.path(), &cfg);
+    let (code, s) = eval(tmp.path());
+    assert_eq!(code, Some(1), "{s}");
+    assert!(s.contains("config.json") && s.contains("hidden"), "{s}");
+    // A width that fits the cap but not the tensors (layers.0.weight is [4, 4], config says 5).
+    let mut cfg = good.clone();
+    cfg["network"]["hidden"] = serde_json::json!([5]);
+    write_config(tmp.path(), &cfg);
+    let (code, s) = eval(tmp.path());
+    assert_eq!(code, Some(1), "{s}");
+    assert!(s.contains("layers.0.weight") && s.contains("[4, 4]"), "{s}");
+    // Two class labels for three outputs: before the fix eval panicked (index out of bounds).
+    let mut cfg = good.clone();
+    cfg["classes"] = serde_json::json!(["a", "b"]);
+    write_config(tmp.path(), &cfg);
+    let (code, s) = eval(tmp.path());
+    assert_eq!(code, Some(1), "{s}");
+    assert!(
+        s.contains("config.json") && s.contains("2 classes for 3 network outputs"),
+        "{s}"
+    );
+    // The untouched config still evaluates.
+    write_config(tmp.path(), &good);
+    let (code, s) = eval(tmp.path());
+    assert_eq!(code, Some(0), "{s}");
+}
