@@ -149,3 +149,81 @@ fn a_hostile_model_config_is_refused_before_allocating_and_names_config_json() {
     let (code, s) = eval(tmp.path());
     assert_eq!(code, Some(0), "{s}");
 }
+
+#[test]
+fn negative_numbers_reach_the_range_check_that_names_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Before the fix clap read "-0.1" as a flag: "unexpected argument '-0' found".
+    for (flag, value, name, model) in [
+        ("--dropout", "-0.1", "dropout", "mlp"),
+        ("--weight-decay", "-1", "weight_decay", "mlp"),
+        ("--max-grad-norm", "-1", "max_grad_norm", "mlp"),
+        ("--alpha", "-1", "alpha", "ridge"),
+    ] {
+        let dataset = if model == "ridge" { "diabetes" } else { "iris" };
+        let o = learnable(tmp.path())
+            .args(["train", "--dataset", dataset, "--epochs", "1", "--quiet"])
+            .args(["--model", model, flag, value])
+            .output()
+            .unwrap();
+        let s = out_str(&o);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {s}");
+        assert!(!s.contains("unexpected argument"), "{flag}: {s}");
+        assert!(s.contains(name), "{flag}: {s}");
+    }
+}
+
+#[test]
+fn patience_zero_is_refused_naming_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Before the fix --patience 0 was accepted and training stopped after epoch 1.
+    let o = learnable(tmp.path())
+        .args([
+            "train",
+            "--dataset",
+            "iris",
+            "--epochs",
+            "3",
+            "--patience",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let s = out_str(&o);
+    assert_eq!(o.status.code(), Some(2), "{s}");
+    assert!(s.contains("--patience") && s.contains(">= 1"), "{s}");
+}
+
+
+#[test]
+fn the_model_line_says_adamw_and_one_epoch_and_a_config_file_is_not_a_model_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = learnable(tmp.path())
+        .args([
+            "train",
+            "--dataset",
+            "iris",
+            "--hidden",
+            "4",
+            "--epochs",
+            "1",
+        ])
+        .args(["--quiet", "--out", "m"])
+        .output()
+        .unwrap();
+    let s = out_str(&o);
+    assert!(o.status.success(), "{s}");
+    // Before the fix: "1 epochs" and "Adamw" (the enum's Debug name).
+    assert!(s.contains(", 1 epoch, batch 32, AdamW lr"), "{s}");
+    // Before the fix: "model directory m/config.json does not exist".
+    let o = learnable(tmp.path())
+        .args(["eval", "--model", "m/config.json"])
+        .output()
+        .unwrap();
+    let s = out_str(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(
+        s.contains("--model expects the model directory (the folder holding config.json)"),
+        "{s}"
+    );
+}

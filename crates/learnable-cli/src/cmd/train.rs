@@ -96,7 +96,7 @@ pub struct Args {
     #[arg(long, default_value = "relu")]
     pub activation: String,
     /// Dropout probability after each hidden layer, in [0, 1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub dropout: f32,
     /// Passes over the training split.
     #[arg(long, default_value_t = 40)]
@@ -111,10 +111,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "adamw")]
     pub optimizer: OptimizerKind,
     /// Weight decay (AdamW: decoupled; SGD/Adam: L2 added to the gradient).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Momentum for SGD.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
     pub momentum: f64,
     /// Learning-rate schedule.
     #[arg(long, value_enum, default_value = "constant")]
@@ -123,19 +123,24 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub warmup_steps: u64,
     /// Clip the global gradient norm to this value.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_grad_norm: Option<f32>,
     /// Label smoothing of the cross-entropy loss, in [0, 1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub label_smoothing: f32,
     /// Stop after this many epochs without a better validation loss (best weights are kept).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_patience)]
     pub patience: Option<usize>,
     /// Ridge penalty alpha (>= 0).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub alpha: f64,
     /// Inverse regularisation strength C of logistic/softmax regression (> 0), as scikit-learn.
-    #[arg(long = "C", alias = "c", default_value_t = 1.0)]
+    #[arg(
+        long = "C",
+        alias = "c",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub c: f64,
     /// Output directory of the model (default: runs/<data>-<model>).
     #[arg(long)]
@@ -146,6 +151,15 @@ pub struct Args {
     /// Print one line per epoch instead of a progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Parses --patience: a whole number of epochs, at least 1 (0 would stop after the first epoch).
+fn parse_patience(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be >= 1 (0 would stop after the first epoch)".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Draws a progress bar on a terminal, plain lines when output is piped, and writes the
@@ -480,15 +494,20 @@ fn fit_gd(
         );
     }
     println!(
-        "model: {} {} -> {:?} -> {} ({} parameters), {} epochs, batch {}, {:?} lr {}",
+        "model: {} {} -> {:?} -> {} ({} parameters), {} epoch{}, batch {}, {} lr {}",
         args.model.name(),
         d,
         net.config.hidden,
         net.config.output_dim,
         store.num_params(),
         args.epochs,
+        if args.epochs == 1 { "" } else { "s" },
         args.batch_size,
-        args.optimizer,
+        match args.optimizer {
+            OptimizerKind::Sgd => "SGD",
+            OptimizerKind::Adam => "Adam",
+            OptimizerKind::Adamw => "AdamW",
+        },
         args.learning_rate
     );
     let bar = if std::io::stderr().is_terminal() && !args.quiet {
