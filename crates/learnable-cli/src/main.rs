@@ -56,8 +56,17 @@ fn main() {
         Command::Params(a) => cmd::params::run(a),
     };
     if let Err(e) = result {
-        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-        eprintln!("error: {}", chain.join(": "));
+        // Skip a cause already spelled out in the message so far (anyhow contexts that embed
+        // their source, io errors wrapped with the path), so nothing is printed twice.
+        let mut msg = String::new();
+        for cause in e.chain().map(|c| c.to_string()) {
+            if msg.is_empty() {
+                msg = cause;
+            } else if !msg.contains(&cause) {
+                msg = format!("{msg}: {cause}");
+            }
+        }
+        eprintln!("error: {msg}");
         std::process::exit(1);
     }
 }

@@ -56,6 +56,29 @@ fn writing_into_a_closed_pipe_ends_quietly_by_sigpipe_like_other_unix_tools() {
     }
 }
 
+/// Trains a small iris MLP (one epoch, hidden 4) into `dir/m` and returns its config.json value.
+fn small_model(dir: &Path) -> serde_json::Value {
+    learnable(dir)
+        .args([
+            "train",
+            "--dataset",
+            "iris",
+            "--hidden",
+            "4",
+            "--epochs",
+            "1",
+        ])
+        .args(["--quiet", "--out", "m"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.join("m/config.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn write_config(dir: &Path, cfg: &serde_json::Value) {
+    std::fs::write(dir.join("m/config.json"), cfg.to_string()).unwrap();
+}
+
 #[test]
 fn a_hidden_width_too_large_to_allocate_is_refused_naming_hidden_and_the_count() {
     let tmp = tempfile::tempdir().unwrap();
@@ -85,28 +108,6 @@ fn a_hidden_width_too_large_to_allocate_is_refused_naming_hidden_and_the_count()
     let s = out_str(&o);
     assert_eq!(o.status.code(), Some(1), "{s}");
     assert!(s.contains("hidden") && !s.contains("panicked"), "{s}");
-}
-/// Trains a small iris MLP (one epoch, hidden 4) into `dir/m` and returns its config.json value.
-fn small_model(dir: &Path) -> serde_json::Value {
-    learnable(dir)
-        .args([
-            "train",
-            "--dataset",
-            "iris",
-            "--hidden",
-            "4",
-            "--epochs",
-            "1",
-        ])
-        .args(["--quiet", "--out", "m"])
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(dir.join("m/config.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn write_config(dir: &Path, cfg: &serde_json::Value) {
-    std::fs::write(dir.join("m/config.json"), cfg.to_string()).unwrap();
 }
 
 #[test]
@@ -194,6 +195,19 @@ fn patience_zero_is_refused_naming_the_flag() {
     assert!(s.contains("--patience") && s.contains(">= 1"), "{s}");
 }
 
+#[test]
+fn an_os_error_is_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Before the fix: "... No such file or directory (os error 2): No such file or directory
+    // (os error 2)".
+    let o = learnable(tmp.path())
+        .args(["train", "--data", "missing.csv", "--target", "y"])
+        .output()
+        .unwrap();
+    let s = out_str(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert_eq!(s.matches("os error 2").count(), 1, "{s}");
+}
 
 #[test]
 fn the_model_line_says_adamw_and_one_epoch_and_a_config_file_is_not_a_model_dir() {
