@@ -241,3 +241,37 @@ fn the_model_line_says_adamw_and_one_epoch_and_a_config_file_is_not_a_model_dir(
         "{s}"
     );
 }
+
+#[test]
+fn resume_refuses_other_arguments_listing_each_difference() {
+    let tmp = tempfile::tempdir().unwrap();
+    small_model(tmp.path());
+    let resume = |extra: &[&str]| {
+        let o = learnable(tmp.path())
+            .args(["train", "--dataset", "iris", "--epochs", "2", "--quiet"])
+            .args(["--out", "m", "--resume"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (o.status.code(), out_str(&o))
+    };
+    // Before the fix both runs resumed silently with the new seed and activation.
+    let (code, s) = resume(&["--hidden", "4", "--seed", "7", "--activation", "tanh"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert!(s.contains("--seed: checkpoint 0, now 7"), "{s}");
+    assert!(s.contains("--activation: checkpoint relu, now tanh"), "{s}");
+    assert!(!s.contains("--epochs"), "{s}");
+    // Without args.json (an older checkpoint) another width says "another architecture", not
+    // "unexpected tensor".
+    std::fs::remove_file(tmp.path().join("m/checkpoint/args.json")).unwrap();
+    let (code, s) = resume(&["--hidden", "8"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert!(s.contains("another architecture"), "{s}");
+    // The same arguments with more epochs resume.
+    let (code, s) = resume(&["--hidden", "4"]);
+    assert_eq!(code, Some(0), "{s}");
+    assert!(
+        s.contains("resuming from") && s.contains("after epoch 1"),
+        "{s}"
+    );
+}

@@ -162,6 +162,82 @@ fn parse_patience(s: &str) -> std::result::Result<usize, String> {
     }
 }
 
+/// The training arguments a resumed run must repeat (every one but --epochs, --patience,
+/// --resume, --quiet, --out and --learning-rate), as flag -> value; saved as
+/// checkpoint/args.json. The learning rate may change: lowering it is how a run that diverged
+/// continues from its last good checkpoint.
+fn resume_args(args: &Args) -> std::collections::BTreeMap<String, String> {
+    let d = &args.data;
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".to_string());
+    [
+        ("--dataset", opt(d.dataset.clone())),
+        (
+            "--data",
+            opt(d.data.as_ref().map(|p| p.display().to_string())),
+        ),
+        ("--target", opt(d.target.clone())),
+        ("--task", opt(d.task.clone())),
+        ("--impute", opt(d.impute.clone())),
+        ("--val-fraction", d.val_fraction.to_string()),
+        ("--test-fraction", d.test_fraction.to_string()),
+        ("--seed", d.seed.to_string()),
+        ("--no-standardize", d.no_standardize.to_string()),
+        ("--model", args.model.name().to_string()),
+        ("--solver", format!("{:?}", args.solver).to_lowercase()),
+        ("--hidden", format!("{:?}", args.hidden)),
+        ("--activation", args.activation.to_lowercase()),
+        ("--dropout", args.dropout.to_string()),
+        ("--batch-size", args.batch_size.to_string()),
+        (
+            "--optimizer",
+            format!("{:?}", args.optimizer).to_lowercase(),
+        ),
+        ("--weight-decay", args.weight_decay.to_string()),
+        ("--momentum", args.momentum.to_string()),
+        ("--schedule", format!("{:?}", args.schedule).to_lowercase()),
+        ("--warmup-steps", args.warmup_steps.to_string()),
+        (
+            "--max-grad-norm",
+            opt(args.max_grad_norm.map(|m| m.to_string())),
+        ),
+        ("--label-smoothing", args.label_smoothing.to_string()),
+        ("--alpha", args.alpha.to_string()),
+        ("--C", args.c.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Refuses --resume when checkpoint/args.json differs from this run's arguments, listing each
+/// difference (`--seed: checkpoint 0, now 7`). A checkpoint without args.json is not checked.
+fn check_resume_args(dir: &std::path::Path, args: &Args) -> Result<()> {
+    let path = dir.join("args.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let saved: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a list of training arguments", path.display()))?;
+    let now = resume_args(args);
+    let none = "(none)".to_string();
+    let diffs: Vec<String> = now
+        .iter()
+        .filter_map(|(k, v)| {
+            let s = saved.get(k).unwrap_or(&none);
+            (s != v).then(|| format!("{k}: checkpoint {s}, now {v}"))
+        })
+        .collect();
+    if !diffs.is_empty() {
+        bail!(
+            "--resume: the checkpoint in {} was trained with other arguments ({}); repeat the \
+             interrupted run's arguments, or train without --resume",
+            dir.display(),
+            diffs.join("; ")
+        );
+    }
+    Ok(())
+}
+
 /// Draws a progress bar on a terminal, plain lines when output is piped, and writes the
 /// checkpoint (atomically) after every epoch.
 struct Progress {
@@ -170,6 +246,8 @@ struct Progress {
     classification: bool,
     /// Epochs held by the checkpoint in `ckpt_dir` that this run wrote or resumed from.
     saved_epoch: Option<usize>,
+    /// checkpoint/args.json: the arguments --resume must repeat.
+    args_json: String,
 }
 
 impl Observer for Progress {
@@ -223,6 +301,7 @@ impl Observer for Progress {
         }
         let json = serde_json::to_string_pretty(state)
             .map_err(|e| learnable::Error::Other(e.to_string()))?;
+        learnable::io::write_atomic(self.ckpt_dir.join("args.json"), self.args_json.as_bytes())?;
         learnable::io::write_atomic(self.ckpt_dir.join("state.json"), json.as_bytes())?;
         self.saved_epoch = Some(state.epochs_done);
         Ok(())
@@ -482,6 +561,7 @@ fn fit_gd(
     cfg.validate()?;
     let ckpt_dir = out.join("checkpoint");
     let resume = if args.resume {
+        check_resume_args(&ckpt_dir, args)?;
         Some(load_checkpoint(&ckpt_dir, &mut store, opt.as_mut())?)
     } else {
         None
@@ -525,6 +605,7 @@ fn fit_gd(
         bar,
         ckpt_dir,
         classification: data.classes.is_some(),
+        args_json: serde_json::to_string_pretty(&resume_args(args))?,
         saved_epoch: resume.as_ref().map(|r| r.state.epochs_done),
     };
     let state = train::fit(
@@ -568,7 +649,13 @@ fn load_checkpoint(
     })?;
     let state: TrainState = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a training state", state_path.display()))?;
-    store.load(dir.join("model.safetensors"))?;
+    store.load(dir.join("model.safetensors")).with_context(|| {
+        format!(
+            "--resume: the checkpoint in {} holds another architecture than this run's ({} parameters)",
+            dir.display(),
+            store.num_params()
+        )
+    })?;
     opt.load_state(&dir.join("optimizer.safetensors"), store)?;
     let best_path = dir.join("best.safetensors");
     let best = if state.best.is_some() && best_path.exists() {
