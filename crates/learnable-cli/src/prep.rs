@@ -152,7 +152,26 @@ pub fn to_split(ds: &Dataset) -> Result<Split> {
         )?),
         Target::Missing => bail!("{} has no target column", ds.name()),
     };
-    Ok(Split::new(ds.features_tensor(), y)?)
+    Ok(Split::new(finite_features(ds)?, y)?)
+}
+
+/// The f32 features `[rows, features]` of `ds`; errors naming the row (1-based, in the
+/// dataset's order) and the feature when a value is not finite in f32, e.g. a CSV value of 1e39
+/// that standardisation leaves beyond f32's range (about 3.4e38), which would silently give
+/// garbage outputs.
+pub fn finite_features(ds: &Dataset) -> Result<Tensor> {
+    let x = ds.features_tensor();
+    if let Some(i) = x.data().iter().position(|v| !v.is_finite()) {
+        let nf = ds.n_features().max(1);
+        let name = ds.feature_names().get(i % nf).cloned().unwrap_or_default();
+        let v = ds.features_f64()[i];
+        bail!(
+            "{}: feature '{name}' of row {} is {v:e} after preprocessing, beyond the f32 range",
+            ds.name(),
+            i / nf + 1
+        );
+    }
+    Ok(x)
 }
 
 /// Loads, splits (seeded, stratified for classification), fits the preprocessing on the
@@ -215,5 +234,5 @@ pub fn load_for_model(
         }
         _ => bail!("give one of --dataset NAME or --data FILE"),
     };
-    Ok((ds.features_tensor(), ds))
+    Ok((finite_features(&ds)?, ds))
 }

@@ -275,3 +275,28 @@ fn resume_refuses_other_arguments_listing_each_difference() {
         "{s}"
     );
 }
+
+#[test]
+fn a_feature_beyond_the_f32_range_is_refused_naming_the_row_and_feature() {
+    let tmp = tempfile::tempdir().unwrap();
+    small_model(tmp.path());
+    // 1e39 > f32::MAX (3.4028235e38, IEEE 754): standardised with iris's petal width
+    // statistics it stays about 1.3e39, infinite in f32. Before the fix the inf reached the
+    // network and predict only said "row 2: logit 0 is NaN", naming neither input nor feature.
+    std::fs::write(
+        tmp.path().join("big.csv"),
+        "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n\
+         5.1,3.5,1.4,0.2\n4.9,3.0,1.4,0.2\n6,3,4,1e39\n",
+    )
+    .unwrap();
+    let o = learnable(tmp.path())
+        .args(["predict", "--model", "m", "--data", "big.csv"])
+        .output()
+        .unwrap();
+    let s = out_str(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(
+        s.contains("feature 'petal width (cm)' of row 3") && s.contains("beyond the f32 range"),
+        "{s}"
+    );
+}
