@@ -604,3 +604,76 @@ fn logistic_named_tensors_have_the_nn_linear_layout_and_round_trip() {
         2
     );
 }
+
+#[test]
+fn a_vanishing_c_gives_zero_coefficients_and_the_log_odds_intercept_on_breast_cancer() {
+    // As C -> 0 the penalty dominates the coefficients (W = 0) while the unpenalised intercept
+    // still minimises the log loss: σ(b) = n1/n, i.e. b = log(n1/n0) (by hand). The model then
+    // predicts the majority class for every row.
+    let (mut x, n, d, y) = load_classification("data/breast_cancer/breast_cancer.csv");
+    standardise(&mut x, n, d);
+    let n1 = y.iter().filter(|&&k| k == 1).count() as f64;
+    let n0 = n as f64 - n1;
+    let cfg = LogisticRegressionConfig {
+        c: 1e-30,
+        ..LogisticRegressionConfig::default()
+    };
+    let model = cfg.fit(&x, n, d, &y).unwrap();
+    let coef_max = model.coef().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(coef_max < 1e-20, "coef max abs {coef_max:e}");
+    let b = model.intercept()[0];
+    assert!(
+        (b - (n1 / n0).ln()).abs() < 1e-12,
+        "intercept {b} vs {}",
+        (n1 / n0).ln()
+    );
+    let pred = model.predict(&x, n, d).unwrap();
+    let majority = if n1 > n0 { 1 } else { 0 };
+    assert!(pred.iter().all(|&p| p == majority));
+    assert!(model.fit_info().unwrap().converged);
+}
+
+#[test]
+fn a_huge_c_on_separable_data_gives_a_separating_model_not_zeros() {
+    // x = -2, -1, 1, 2 with labels 0, 0, 1, 1 is separated by x = 0 (by hand). At C = 1e300
+    // the penalty is negligible and the weight grows as far as the solver goes: it must be
+    // positive and large, the intercept near 0 by symmetry, and every row classified right.
+    let x = [-2.0, -1.0, 1.0, 2.0];
+    let y = [0, 0, 1, 1];
+    let cfg = LogisticRegressionConfig {
+        c: 1e300,
+        ..LogisticRegressionConfig::default()
+    };
+    let model = cfg.fit(&x, 4, 1, &y).unwrap();
+    let w = model.coef()[0];
+    let b = model.intercept()[0];
+    assert!(w.is_finite() && w > 5.0, "w {w}");
+    assert!(b.abs() < 1e-3 * w, "b {b}, w {w}");
+    assert_eq!(model.predict(&x, 4, 1).unwrap(), y);
+    // The same on three classes (softmax): 1-D points -3..3 in three separated groups.
+    let x3 = [-3.0, -2.5, 0.0, 0.5, 2.5, 3.0];
+    let y3 = [0, 0, 1, 1, 2, 2];
+    let model = cfg.fit(&x3, 6, 1, &y3).unwrap();
+    assert!(model.coef().iter().all(|v| v.is_finite()));
+    assert!(model.coef().iter().any(|v| v.abs() > 1.0));
+    assert_eq!(model.predict(&x3, 6, 1).unwrap(), y3);
+}
+
+#[test]
+fn stopping_at_max_iter_is_reported_as_not_converged() {
+    // One L-BFGS iteration and no Newton steps cannot reach max|grad| <= 1e-12·C·n on
+    // breast_cancer (lbfgs_alone_converges_to_the_optimum_on_breast_cancer needs dozens).
+    let (mut x, n, d, y) = load_classification("data/breast_cancer/breast_cancer.csv");
+    standardise(&mut x, n, d);
+    let cfg = LogisticRegressionConfig {
+        max_iter: 1,
+        newton_steps: 0,
+        ..LogisticRegressionConfig::default()
+    };
+    let info = cfg.fit(&x, n, d, &y).unwrap().fit_info().unwrap().clone();
+    assert_eq!(
+        info.termination,
+        learnable::models::lbfgs::Termination::MaxIter
+    );
+    assert!(!info.converged, "{info:?}");
+}

@@ -516,6 +516,12 @@ fn fit_exact(args: &Args, data: &Prepared) -> Result<(ParamStore, Mlp, String)> 
             }
             w.extend(fitted.coef().iter().map(|&v| v as f32));
             b.extend(fitted.intercept().iter().map(|&v| v as f32));
+            if let Some(info) = fitted.fit_info().filter(|i| !i.converged) {
+                eprintln!(
+                    "warning: lbfgs stopped at max_iter ({} iterations) without converging (max|grad| {:.2e}); the model is not at the optimum",
+                    info.n_iter, info.grad_max
+                );
+            }
             (w, b, k, format!("lbfgs ({} iterations)", fitted.n_iter()))
         }
         ModelKind::Mlp => unreachable!("mlp is trained by gradient descent"),

@@ -14,10 +14,15 @@
 //! the solver, started from zero, keeps the sum of intercepts at zero, as scikit-learn's lbfgs.
 //!
 //! Solver:
-//! 1. L-BFGS ([`super::lbfgs`]) from zero until `max|∇f| <= tol·max(1, C·n_rows)`. Dividing by
-//!    `C·n_rows` gives scikit-learn's scaled objective (mean loss + penalty/(C·n)), so `tol`
-//!    means what scikit-learn's `tol` means for lbfgs; the default `1e-12` is much tighter than
-//!    scikit-learn's `1e-4`, to land on the optimum rather than near it.
+//! 1. L-BFGS ([`super::lbfgs`]) on the scaled objective `f / s`, `s = max(1, C·n_rows)`, until
+//!    `max|∇f| / s <= tol`. For `C·n >= 1` that is scikit-learn's scaled objective (mean loss +
+//!    penalty/(C·n)), so `tol` means what scikit-learn's `tol` means for lbfgs; the default
+//!    `1e-12` is much tighter than scikit-learn's `1e-4`, to land on the optimum rather than near
+//!    it. Working on `f / s` keeps values and gradients O(1) for huge `C` (at `C = 1e300` the raw
+//!    gradient's squared norm overflows). The start is `W = 0` with the intercepts at the
+//!    centred log class frequencies (`log(n1/n0)` for binary), the exact optimum as `C → 0`:
+//!    the intercept is unpenalised and its gradient carries a factor `C`, so a start at zero
+//!    would pass the gradient test at once for tiny `C` and leave it unfitted.
 //! 2. Up to `newton_steps` Newton steps with the exact Hessian `(K'·(d+1))²` (K' = 1 for binary,
 //!    K otherwise), each accepted only if it lowers the objective or, at rounding level, the
 //!    largest gradient entry. The multinomial Hessian is singular along "add the same constant to
@@ -51,7 +56,8 @@ pub struct LogisticRegressionConfig {
     /// Default 1 (scikit-learn).
     #[serde(rename = "C")]
     pub c: f64,
-    /// Maximum L-BFGS iterations. Must be `>= 1`. Default 1000 (the fixtures need ~50).
+    /// Maximum L-BFGS iterations. Must be `>= 1`. Default 1000 (the fixtures need ~50). Hitting
+    /// it without convergence shows as [`LogisticFitInfo::converged`] `== false`.
     pub max_iter: usize,
     /// L-BFGS stops when `max|∇f| <= tol·max(1, C·n_rows)` (scikit-learn's meaning of `tol` for
     /// lbfgs). Must be finite and `>= 0`. Default `1e-12`.
@@ -85,6 +91,9 @@ pub struct LogisticFitInfo {
     pub objective: f64,
     /// Final `max|∇f|` (over coefficients and intercepts).
     pub grad_max: f64,
+    /// False when L-BFGS used all `max_iter` iterations and the Newton steps did not bring
+    /// `max|∇f|` to `tol·max(1, C·n_rows)` either: the model is not at the optimum.
+    pub converged: bool,
 }
 
 /// A fitted logistic (binary) or softmax (multinomial) regression model.
@@ -180,20 +189,34 @@ impl LogisticRegressionConfig {
         };
         let n_params = rows * (n_features + 1);
 
+        // Everything below works on f / scale (see the module docs).
+        let scale = (self.c * n_rows as f64).max(1.0);
         let cfg = LbfgsConfig {
             max_iter: self.max_iter,
-            gtol: self.tol * (self.c * n_rows as f64).max(1.0),
+            gtol: self.tol,
             ..LbfgsConfig::default()
         };
-        let r = lbfgs::minimize(|t, g| p.objective(t, g), vec![0.0; n_params], &cfg)?;
+        // Start: W = 0, intercepts = centred log class frequencies (the C -> 0 optimum).
+        let mut theta0 = vec![0.0; n_params];
+        if rows == 1 {
+            theta0[n_features] = (counts[1] as f64 / counts[0] as f64).ln();
+        } else {
+            let logs: Vec<f64> = counts.iter().map(|&c| (c as f64).ln()).collect();
+            let mean = logs.iter().sum::<f64>() / rows as f64;
+            for (k, l) in logs.iter().enumerate() {
+                theta0[k * (n_features + 1) + n_features] = l - mean;
+            }
+        }
+        let r = lbfgs::minimize(|t, g| p.objective_scaled(t, g, scale), theta0, &cfg)?;
         let (mut theta, mut f, mut grad) = (r.x, r.f, r.grad);
         let mut n_newton = 0;
         let work = n_rows as f64 * (n_params * n_params) as f64 / 2.0;
-        // The gradient is a sum over rows; below about eps·C·n it is rounding noise.
-        let grad_floor = f64::EPSILON * (self.c * n_rows as f64).max(1.0);
+        // The gradient is a sum over rows; below about eps·C·n (eps after scaling) it is
+        // rounding noise.
+        let grad_floor = f64::EPSILON;
         if n_params <= NEWTON_MAX_PARAMS && work <= NEWTON_MAX_WORK {
             while n_newton < self.newton_steps && max_abs(&grad) > grad_floor {
-                match p.newton_step(&theta, f, &grad) {
+                match p.newton_step(&theta, f, &grad, scale) {
                     Some((t, ft, gt)) => {
                         (theta, f, grad) = (t, ft, gt);
                         n_newton += 1;
@@ -202,7 +225,8 @@ impl LogisticRegressionConfig {
                 }
             }
         }
-        let grad_max = max_abs(&grad);
+        let grad_max = max_abs(&grad) * scale;
+        let converged = r.termination != Termination::MaxIter || grad_max <= self.tol * scale;
         let (coef, intercept) = split_params(&theta, rows, n_features);
         Ok(LogisticRegression {
             coef,
@@ -213,8 +237,9 @@ impl LogisticRegressionConfig {
                 n_iter: r.n_iter,
                 termination: r.termination,
                 n_newton_steps: n_newton,
-                objective: f,
+                objective: f * scale,
                 grad_max,
+                converged,
             }),
         })
     }
@@ -256,7 +281,16 @@ impl Problem<'_> {
     }
 
     /// `f(theta)` and its gradient.
+    #[cfg(test)]
     fn objective(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        self.objective_scaled(theta, grad, 1.0)
+    }
+
+    /// `f(theta) / scale` and its gradient, computed without forming `C·loss` (which overflows
+    /// for huge `C`): the data term is weighted by `C / scale`, the penalty by `1 / scale`.
+    fn objective_scaled(&self, theta: &[f64], grad: &mut [f64], scale: f64) -> f64 {
+        let w_data = self.c / scale;
+        let w_pen = 1.0 / scale;
         let (d, rows) = (self.d, self.rows);
         grad.fill(0.0);
         let mut z = vec![0.0; rows];
@@ -278,17 +312,18 @@ impl Problem<'_> {
             let t = &theta[k * (d + 1)..(k + 1) * (d + 1)];
             let gk = &mut grad[k * (d + 1)..(k + 1) * (d + 1)];
             for j in 0..d {
-                gk[j] = self.c * gk[j] + t[j];
+                gk[j] = w_data * gk[j] + w_pen * t[j];
                 penalty += t[j] * t[j];
             }
-            gk[d] *= self.c;
+            gk[d] *= w_data;
         }
-        0.5 * penalty + self.c * loss
+        0.5 * w_pen * penalty + w_data * loss
     }
 
-    /// Hessian of `f` at `theta`, `[m, m]` row-major with `m = rows·(d+1)`, plus `uuᵀ` along the
-    /// softmax intercept shift (see the module docs).
-    fn hessian(&self, theta: &[f64]) -> Vec<f64> {
+    /// Hessian of `f / scale` at `theta`, `[m, m]` row-major with `m = rows·(d+1)`, plus `uuᵀ`
+    /// along the softmax intercept shift (see the module docs).
+    fn hessian(&self, theta: &[f64], scale: f64) -> Vec<f64> {
+        let (w_data, w_pen) = (self.c / scale, 1.0 / scale);
         let (d, rows) = (self.d, self.rows);
         let w = d + 1;
         let m = rows * w;
@@ -321,7 +356,7 @@ impl Problem<'_> {
             // diagonal blocks.
             for k in 0..rows {
                 for l in k..rows {
-                    let skl = self.c * s[k * rows + l];
+                    let skl = w_data * s[k * rows + l];
                     if skl == 0.0 {
                         continue;
                     }
@@ -344,7 +379,7 @@ impl Problem<'_> {
         }
         for k in 0..rows {
             for j in 0..d {
-                h[(k * w + j) * m + k * w + j] += 1.0;
+                h[(k * w + j) * m + k * w + j] += w_pen;
             }
         }
         if rows > 1 {
@@ -366,13 +401,14 @@ impl Problem<'_> {
         theta: &[f64],
         f: f64,
         grad: &[f64],
+        scale: f64,
     ) -> Option<(Vec<f64>, f64, Vec<f64>)> {
         let m = theta.len();
         let gmax = grad.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         if gmax == 0.0 {
             return None;
         }
-        let mut h = self.hessian(theta);
+        let mut h = self.hessian(theta, scale);
         cholesky_in_place(&mut h, m)?;
         let mut step: Vec<f64> = grad.iter().map(|g| -g).collect();
         cholesky_solve(&h, m, &mut step);
@@ -386,7 +422,7 @@ impl Problem<'_> {
                 .zip(&step)
                 .map(|(a, s)| a + alpha * s)
                 .collect();
-            let ft = self.objective(&t, &mut g_new);
+            let ft = self.objective_scaled(&t, &mut g_new, scale);
             let gmax_t = g_new.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             let decreases = ft <= f + 1e-4 * alpha * slope && ft < f;
             let flat_but_better = ft <= f + noise && gmax_t < gmax;
@@ -672,7 +708,7 @@ mod tests {
             };
             let theta: Vec<f64> = (0..rows * 3).map(|i| 0.2 * (i as f64) - 0.4).collect();
             let m = theta.len();
-            let h = p.hessian(&theta);
+            let h = p.hessian(&theta, 1.0);
             let (mut gp, mut gm) = (vec![0.0; m], vec![0.0; m]);
             for j in 0..m {
                 let (mut tp, mut tm) = (theta.clone(), theta.clone());
