@@ -397,12 +397,18 @@ pub fn run(args: Args) -> Result<()> {
     );
 
     let exact = args.model != ModelKind::Mlp && args.solver == Solver::Exact;
-    let (store, net, solver, history) = if exact {
+    let (store, net, solver, history, target_scaling) = if exact {
         let (store, net, solver) = fit_exact(&args, &data)?;
-        (store, net, solver, None)
+        (store, net, solver, None, None)
     } else {
-        let (store, net, state) = fit_gd(&args, &data, &out)?;
-        (store, net, "gradient-descent".to_string(), Some(state))
+        let (store, net, state, scaling) = fit_gd(&args, &data, &out)?;
+        (
+            store,
+            net,
+            "gradient-descent".to_string(),
+            Some(state),
+            scaling,
+        )
     };
 
     // Final evaluation on the test split (or the training split when there is none).
@@ -445,6 +451,9 @@ pub fn run(args: Args) -> Result<()> {
             "C": args.c,
             "seed": args.data.seed,
             "stop_reason": history.as_ref().and_then(|h| h.stop_reason.clone()),
+            // Regression by gradient descent trains on (y - mean) / std; the stored last layer
+            // already maps back to original units (see fit_gd), so this is for the record.
+            "target_scaling": target_scaling.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std})),
         }),
         metrics: serde_json::Value::Object(metrics),
     };
@@ -540,11 +549,68 @@ fn fit_exact(args: &Args, data: &Prepared) -> Result<(ParamStore, Mlp, String)> 
 }
 
 /// The epoch loop for MLPs and gradient-descent linear models.
+/// Mean and population std (ddof = 0, 1 when the std is 0 or not finite) of a regression
+/// split's targets, as scikit-learn's StandardScaler; `None` for class targets.
+fn target_stats(split: &train::Split) -> Option<(f64, f64)> {
+    let train::Targets::Values(v) = &split.y else {
+        return None;
+    };
+    let n = v.numel().max(1) as f64;
+    let mean = v.data().iter().map(|&a| a as f64).sum::<f64>() / n;
+    let var = v
+        .data()
+        .iter()
+        .map(|&a| (a as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    let std = var.sqrt();
+    Some((
+        mean,
+        if std > 0.0 && std.is_finite() {
+            std
+        } else {
+            1.0
+        },
+    ))
+}
+
+/// `split` with regression targets mapped to `(y - mean) / std`.
+fn scale_targets(split: &train::Split, (mean, std): (f64, f64)) -> Result<train::Split> {
+    let mut s = split.clone();
+    if let train::Targets::Values(v) = &mut s.y {
+        v.data_mut()
+            .iter_mut()
+            .for_each(|a| *a = ((*a as f64 - mean) / std) as f32);
+    }
+    Ok(s)
+}
+
+/// Trains by gradient descent. Regression targets are standardised with the training split's
+/// mean and std (as scikit-learn's TransformedTargetRegressor with a StandardScaler); after
+/// training the last Linear layer is rescaled (`W·std`, `b·std + mean`) so the stored model
+/// outputs original units and predict/eval need no inverse step. Returns the (mean, std) used.
+#[allow(clippy::type_complexity)]
 fn fit_gd(
     args: &Args,
     data: &Prepared,
     out: &std::path::Path,
-) -> Result<(ParamStore, Mlp, TrainState)> {
+) -> Result<(ParamStore, Mlp, TrainState, Option<(f64, f64)>)> {
+    let scaling = target_stats(&data.train);
+    // Scaled copies for regression only (class targets are used as they are, uncopied).
+    let scaled = match scaling {
+        Some(ms) => Some((
+            scale_targets(&data.train, ms)?,
+            data.val
+                .as_ref()
+                .map(|v| scale_targets(v, ms))
+                .transpose()?,
+        )),
+        None => None,
+    };
+    let (train_split, val_split) = match &scaled {
+        Some((t, v)) => (t, v.as_ref()),
+        None => (&data.train, data.val.as_ref()),
+    };
     let d = data.train.x.last_dim();
     let (hidden, output_dim) = match (&args.model, &data.classes) {
         (ModelKind::Mlp, Some(c)) => (args.hidden.clone(), c.len()),
@@ -618,8 +684,8 @@ fn fit_gd(
         &net,
         &mut store,
         opt.as_mut(),
-        &data.train,
-        data.val.as_ref(),
+        train_split,
+        val_split,
         &cfg,
         resume,
         &mut progress,
@@ -638,7 +704,22 @@ fn fit_gd(
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
     }
-    Ok((store, net, state))
+    if let Some((mean, std)) = scaling {
+        let specs = net.config.layer_specs();
+        let (w_name, b_name, _) = specs.last().context("the network has no layers")?;
+        for (name, shift) in [(w_name, 0.0), (b_name, mean)] {
+            let id = store
+                .id(name)
+                .with_context(|| format!("parameter {name} missing"))?;
+            store
+                .get_mut(id)
+                .value
+                .data_mut()
+                .iter_mut()
+                .for_each(|a| *a = (*a as f64 * std + shift) as f32);
+        }
+    }
+    Ok((store, net, state, scaling))
 }
 
 fn load_checkpoint(
