@@ -468,6 +468,8 @@ pub fn run(args: Args) -> Result<()> {
             println!("{reason}");
         }
         if let Some((bl, be)) = h.best {
+            // Training saw standardised targets: an MSE in original units is std² times it.
+            let bl = bl as f64 * target_scaling.map_or(1.0, |(_, std)| std * std);
             println!("best validation loss {bl:.4} at epoch {be} (weights restored)");
         }
     }
