@@ -4,22 +4,10 @@
 //! construction), and the error cases name what the user must see: the file, line and column,
 //! the offending value, the allowed range.
 
-use assert_cmd::Command;
+mod common;
+use common::{learnable, out_str};
+
 use std::path::Path;
-
-fn learnable(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("learnable").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-fn out_str(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// Runs the command and asserts success, returning stdout + stderr.
 fn ok(dir: &Path, args: &[&str]) -> String {

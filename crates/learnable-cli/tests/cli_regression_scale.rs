@@ -2,14 +2,10 @@
 //! R² = -74 on a target around 1e5). Predictions and metrics must come back in original units;
 //! classifiers must not be touched.
 
-use assert_cmd::Command;
-use std::path::Path;
+mod common;
+use common::learnable;
 
-fn learnable(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("learnable").unwrap();
-    c.current_dir(dir);
-    c
-}
+use std::path::Path;
 
 fn stdout(args: &[&str], dir: &Path) -> String {
     let out = learnable(dir).args(args).output().unwrap();

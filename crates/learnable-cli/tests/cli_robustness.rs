@@ -2,22 +2,10 @@
 //! directories, resume mismatches, negative numbers and error wording. Each reproduces a problem
 //! a newcomer reported; the expected text is what the fix promises.
 
-use assert_cmd::Command;
+mod common;
+use common::{learnable, out_str};
+
 use std::path::Path;
-
-fn learnable(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("learnable").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-fn out_str(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// Runs `learnable args` with stdout connected to a pipe whose reading end is already closed
 /// (what `| head -1` does once head has exited) and returns its exit status and stderr.

@@ -1,23 +1,10 @@
 //! End-to-end tests of `learnable train`, `eval` and `predict`: the real binary in a temporary
 //! directory.
 
-use assert_cmd::Command;
+mod common;
+use common::{learnable, out_str};
+
 use predicates::prelude::*;
-use std::path::Path;
-
-fn learnable(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("learnable").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-fn out_str(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// Parses "test accuracy: 0.9750" from the train output.
 fn reported(o: &str, key: &str) -> f64 {

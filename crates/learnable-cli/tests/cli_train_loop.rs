@@ -2,23 +2,10 @@
 //! diverging run (NaN or infinite loss) that stops with the epoch and step and leaves the last
 //! good checkpoint as it was.
 
+mod common;
+use common::{learnable, out_str};
+
 use std::path::Path;
-
-use assert_cmd::Command;
-
-fn learnable(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("learnable").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-fn out_str(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// Every file of a directory with its bytes, sorted by name.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {

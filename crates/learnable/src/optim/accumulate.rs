@@ -12,19 +12,30 @@ use crate::param::{Gradients, ParamStore};
 
 /// Adds micro-batch gradients into a [`ParamStore`], each weighted by `micro_rows / total_rows`.
 ///
-/// ```no_run
-/// # use learnable::{ParamStore, Result, Gradients};
+/// ```
+/// # use learnable::{ParamStore, Result, Tape, Tensor};
 /// # use learnable::optim::GradAccumulator;
-/// # fn backward_of(rows: std::ops::Range<usize>) -> Result<Gradients> { unimplemented!() }
 /// # fn main() -> Result<()> {
-/// # let mut store = ParamStore::new();
+/// // One weight w = 1 and ten rows x = 0..9; the loss is the mean of w·x over a batch, so the
+/// // full-batch gradient is mean(x) = 4.5 (by hand).
+/// let mut store = ParamStore::new();
+/// let w = store.add("w", Tensor::new(vec![1.0], &[1, 1])?)?;
+/// let xs: Vec<f32> = (0..10).map(|i| i as f32).collect();
 /// store.zero_grad();
 /// let mut acc = GradAccumulator::new(10)?;
 /// for rows in [0..3, 3..8, 8..10] {
-///     let grads = backward_of(rows.clone())?; // mean loss of these rows, tape.backward
+///     let grads = {
+///         let mut tape = Tape::train();
+///         let x = tape.input(Tensor::new(xs[rows.clone()].to_vec(), &[rows.len(), 1])?);
+///         let wv = tape.param(&store, w);
+///         let y = tape.linear(x, wv, None)?;
+///         let loss = tape.mean(y)?; // mean loss of these rows
+///         tape.backward(loss)?
+///     };
 ///     acc.add(&mut store, &grads, rows.len())?;
 /// }
 /// acc.finish()?; // errors unless 10 rows were added
+/// assert!((store.get(w).grad.data()[0] - 4.5).abs() < 1e-6);
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
