@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: learnable vs PyTorch (CPU), same workload, same thread count, one run.
+# The two tools alternate for ROUNDS rounds (default 5) so that both see the same machine noise;
+# the figures compared are each tool's median over the rounds.
 #   MLP 784-256-256-10, ReLU, batch 128, AdamW lr 1e-3, float32, 2 threads.
 # Creates bench/.venv with PyTorch from PyPI on first use (set VENV to reuse another venv).
 # Prints both tools' figures and the ratios; append the output to bench/RESULTS.md by hand.
@@ -14,14 +16,25 @@ fi
 cargo build --release -q -p learnable --example bench_mlp
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; threads=$THREADS; $(date -u +%F)"
 echo "rustc: $(rustc --version)"
-L=$(RAYON_NUM_THREADS=$THREADS ./target/release/examples/bench_mlp)
-P=$(THREADS=$THREADS OMP_NUM_THREADS=$THREADS "$VENV/bin/python" bench/torch_mlp.py)
-echo "$L"
-echo "$P"
-python3 - "$L" "$P" <<'PY'
-import json, sys
-l, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"training steps/s      learnable {l['train_steps_per_s']:9.1f}  pytorch {p['train_steps_per_s']:9.1f}  ratio {l['train_steps_per_s']/p['train_steps_per_s']:.2f}x (target >= 1.2x)")
-print(f"batch-1 latency (us)  learnable {l['batch1_latency_us']:9.1f}  pytorch {p['batch1_latency_us']:9.1f}  ratio {l['batch1_latency_us']/p['batch1_latency_us']:.2f}x (target <= 0.5x)")
-print(f"batch-1024 rows/s     learnable {l['batch1024_rows_per_s']:9.0f}  pytorch {p['batch1024_rows_per_s']:9.0f}  ratio {l['batch1024_rows_per_s']/p['batch1024_rows_per_s']:.2f}x (target >= 1.1x)")
-PY
+ROUNDS=${ROUNDS:-5}
+LINES=()
+for r in $(seq "$ROUNDS"); do
+  LINES+=("$(RAYON_NUM_THREADS=$THREADS ./target/release/examples/bench_mlp)")
+  LINES+=("$(THREADS=$THREADS OMP_NUM_THREADS=$THREADS "$VENV/bin/python" bench/torch_mlp.py)")
+done
+printf '%s\n' "${LINES[@]}"
+printf '%s\n' "${LINES[@]}" | python3 -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+def med(tool, key):
+    return statistics.median(r[key] for r in rows if r["tool"] == tool)
+n = sum(r["tool"] == "learnable" for r in rows)
+print(f"medians over {n} alternating rounds")
+for key, label, target in [
+    ("train_steps_per_s", "training steps/s    ", ">= 1.2x"),
+    ("batch1_latency_us", "batch-1 latency (us)", "<= 0.5x"),
+    ("batch1024_rows_per_s", "batch-1024 rows/s   ", ">= 1.1x"),
+]:
+    l, p = med("learnable", key), med("pytorch", key)
+    print(f"{label}  learnable {l:10.1f}  pytorch {p:10.1f}  ratio {l / p:.2f}x (target {target})")
+'

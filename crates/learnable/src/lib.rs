@@ -8,6 +8,7 @@
 //! against finite differences and PyTorch reference values (see `fixtures/reference/`).
 
 pub mod error;
+pub mod fused_linear;
 pub mod gradcheck;
 pub mod init;
 pub mod io;

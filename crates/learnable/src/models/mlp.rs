@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::fused_linear::{Epilogue, PackedLinear, chain_forward};
 use crate::ops::activation::Gelu;
+use crate::ops::linear::{FUSED_MIN_ROWS, linear_forward_act};
 use crate::param::{ParamId, ParamStore};
 use crate::rng::Rng;
 use crate::tape::{Tape, Var};
@@ -234,12 +236,71 @@ impl Mlp {
     }
 
     /// Inference: `x` `[batch, input_dim]` → `[batch, output_dim]`, recording nothing.
+    ///
+    /// With ReLU hidden layers each layer is one fused kernel call (bias and ReLU in the matrix
+    /// multiply's epilogue, see [`crate::ops::linear::linear_forward_act`]); other activations go
+    /// through the eval-mode tape. Dropout is the identity here, as in PyTorch's `eval()`.
+    /// Errors: [`Error::Shape`] if `x` is not `[batch, input_dim]`.
     pub fn predict(&self, store: &ParamStore, x: &Tensor) -> Result<Tensor> {
-        let mut tape = Tape::eval();
-        let xv = tape.input_ref(x);
-        let mut rng = Rng::new(0, "unused");
-        let y = self.forward(&mut tape, store, xv, &mut rng)?;
-        Ok(tape.into_value(y))
+        if self.config.activation != Activation::Relu {
+            let mut tape = Tape::eval();
+            let xv = tape.input_ref(x);
+            let mut rng = Rng::new(0, "unused");
+            let y = self.forward(&mut tape, store, xv, &mut rng)?;
+            return Ok(tape.into_value(y));
+        }
+        let d = x.shape().last().copied().unwrap_or(0);
+        if x.shape().len() != 2 || d != self.config.input_dim {
+            return Err(Error::shape(
+                "Mlp::predict",
+                format!("[batch, {}]", self.config.input_dim),
+                x.shape(),
+            ));
+        }
+        let n = x.shape()[0];
+        let last = self.layers.len() - 1;
+        let act = |i: usize| {
+            if i < last {
+                Epilogue::Relu
+            } else {
+                Epilogue::Identity
+            }
+        };
+        if n >= FUSED_MIN_ROWS {
+            // All layers in one pass per block of rows (see `fused_linear::chain_forward`).
+            let chain: Option<Vec<_>> = self
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(i, &(w, b))| {
+                    let (wv, bv) = (store.value(w), store.value(b));
+                    let [out, inp] = [wv.shape()[0], wv.shape()[1]];
+                    PackedLinear::new(wv.data(), Some(bv.data()), out, inp).map(|p| (p, act(i)))
+                })
+                .collect();
+            if let Some(chain) = chain {
+                let out = chain[last].0.out();
+                return Tensor::new(chain_forward(&chain, x.data(), n), &[n, out]);
+            }
+        }
+        let mut h: Option<Vec<f32>> = None;
+        let mut width = d;
+        for (i, &(w, b)) in self.layers.iter().enumerate() {
+            let (wv, bv) = (store.value(w), store.value(b));
+            let out = wv.shape()[0];
+            let input = h.as_deref().unwrap_or(x.data());
+            h = Some(linear_forward_act(
+                input,
+                wv.data(),
+                Some(bv.data()),
+                n,
+                width,
+                out,
+                act(i),
+            ));
+            width = out;
+        }
+        Tensor::new(h.unwrap_or_default(), &[n, width])
     }
 
     /// The parameter ids, (weight, bias) per Linear layer.

@@ -1,9 +1,14 @@
 //! `linear`: y = x·Wᵀ + b, as PyTorch's `nn.functional.linear` (W stored `[out, in]`).
 
 use crate::error::{Error, Result, fmt_shape};
+use crate::fused_linear::{Epilogue, linear_forward_into};
 use crate::matmul::{Mat, gemm};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
+
+/// Batches of at least this many rows go through the fused kernel ([`crate::fused_linear`])
+/// when the CPU supports it; smaller ones through `gemm`, which is faster there.
+pub const FUSED_MIN_ROWS: usize = 256;
 
 /// Forward kernel: `y[n, out] = x[n, in] · w[out, in]ᵀ + b[out]`.
 pub fn linear_forward(
@@ -14,7 +19,27 @@ pub fn linear_forward(
     inp: usize,
     out: usize,
 ) -> Vec<f32> {
+    linear_forward_act(x, w, b, n, inp, out, Epilogue::Identity)
+}
+
+/// Forward kernel with a fused activation: `y[n, out] = act(x[n, in] · w[out, in]ᵀ + b[out])`.
+///
+/// Large batches on x86-64 with AVX2+FMA use [`crate::fused_linear`] (bias and ReLU applied in
+/// the GEMM's epilogue); otherwise `gemm` followed by the activation. Both paths agree to f32
+/// rounding (different summation orders), and each is deterministic for any thread count.
+pub fn linear_forward_act(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    n: usize,
+    inp: usize,
+    out: usize,
+    act: Epilogue,
+) -> Vec<f32> {
     let mut y = vec![0.0f32; n * out];
+    if n >= FUSED_MIN_ROWS && linear_forward_into(&mut y, x, w, b, n, inp, out, act) {
+        return y;
+    }
     let accumulate = if let Some(b) = b {
         for row in y.chunks_exact_mut(out) {
             row.copy_from_slice(b);
@@ -24,6 +49,11 @@ pub fn linear_forward(
         false
     };
     gemm(&mut y, Mat::new(x, n, inp), Mat::t(w, out, inp), accumulate);
+    if act == Epilogue::Relu {
+        for v in &mut y {
+            *v = v.max(0.0);
+        }
+    }
     y
 }
 

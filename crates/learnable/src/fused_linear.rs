@@ -1,0 +1,578 @@
+//! Fused linear forward kernel: `y = act(x·Wᵀ + b)` in one pass over the output, for x86-64
+//! CPUs with AVX2 and FMA.
+//!
+//! Why it exists: on AVX2-only machines the `gemm` crate reaches about half of the FMA peak on
+//! the shapes of a linear layer's forward pass (`[batch, in]·[out, in]ᵀ` with `out` a few
+//! hundred), which made batch inference slower than PyTorch/MKL (bench/RESULTS.md). This kernel
+//! is the classic Goto/BLIS structure (K. Goto and R. van de Geijn, "Anatomy of
+//! High-Performance Matrix Multiplication", ACM TOMS 34(3), 2008; F. Van Zee and R. van de
+//! Geijn, "BLIS", ACM TOMS 41(3), 2015), specialised to the linear layer:
+//! - the weight `W [out, in]` is packed once per call into panels of 16 output columns,
+//!   `k`-major and 64-byte aligned (`Wᵀ` is never materialised in row-major form);
+//! - the reduction dimension is cut into blocks of at most 256 so that one block of the packed
+//!   weight stays in L2 while rows of `x` stream through L1;
+//! - a 6×16 register tile (12 AVX accumulators) does 12 FMAs per 8 loads;
+//! - the bias initialises the accumulators and ReLU is applied before the last store (epilogue
+//!   fusion), so no extra pass over `y` is made.
+//!
+//! Every other matrix product (the backward pass, attention, small batches, CPUs without AVX2)
+//! still goes through [`crate::matmul::gemm`].
+//!
+//! Determinism: each output element is computed by the same sequence of FMAs in the same order
+//! (bias, then `k` ascending, block by block) whatever the thread count or which rows share its
+//! tile, so results are bit-identical for 1 and 2 threads. They differ from `gemm`'s in the last
+//! bits (different summation order), as any two BLAS libraries do.
+
+use rayon::prelude::*;
+
+/// Activation applied to the output inside the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Epilogue {
+    /// `y = x·Wᵀ + b`.
+    Identity,
+    /// `y = max(x·Wᵀ + b, 0)`.
+    Relu,
+}
+
+/// Rows of the register tile.
+const MR: usize = 6;
+/// Columns of the register tile (two AVX vectors of 8 f32).
+const NR: usize = 16;
+/// Largest block of the reduction dimension.
+const KC_MAX: usize = 256;
+/// Most rows per parallel task (a multiple of `MR`).
+const MC: usize = 48;
+/// Batches smaller than this use `gemm` (a 6-row tile would waste most of its work).
+pub const MIN_ROWS: usize = 12;
+
+/// One `k`-row of a packed weight panel: 16 output columns, aligned to a cache line.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([f32; NR]);
+
+/// Whether this CPU can run the kernel (x86-64 with AVX2 and FMA, detected once at run time).
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static OK: OnceLock<bool> = OnceLock::new();
+        *OK.get_or_init(|| {
+            std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `y[n, out] = act(x[n, inp] · w[out, inp]ᵀ + b[out])`, all row-major.
+///
+/// Returns `false` and leaves `y` untouched when the kernel does not apply (no AVX2/FMA, fewer
+/// than [`MIN_ROWS`] rows, or `inp == 0`); the caller then uses the general path.
+///
+/// Panics only if the slice lengths disagree with `n`, `inp`, `out` (programming error; callers
+/// validate shapes first).
+#[allow(clippy::too_many_arguments)]
+pub fn linear_forward_into(
+    y: &mut [f32],
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    n: usize,
+    inp: usize,
+    out: usize,
+    act: Epilogue,
+) -> bool {
+    assert_eq!(x.len(), n * inp, "fused_linear x size");
+    assert_eq!(y.len(), n * out, "fused_linear y size");
+    if n < MIN_ROWS {
+        return false;
+    }
+    match PackedLinear::new(w, b, out, inp) {
+        Some(layer) => {
+            layer.forward(x, y, n, act);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A chain of fused linear layers run row-chunk by row-chunk: each thread takes a block of rows
+/// through *all* layers while the intermediate activations stay in its cache, with one parallel
+/// dispatch for the whole chain (instead of one per layer).
+///
+/// `layers[i]` maps width `layers[i].0.inp()` to `layers[i].0.out()`, widths must chain;
+/// `x` is `[n, layers[0].inp()]`, the result `[n, last.out()]`. Bit-identical to calling
+/// [`PackedLinear::forward`] layer by layer, for any thread count.
+///
+/// Panics if the widths do not chain or `x.len()` disagrees (programming error).
+pub fn chain_forward(layers: &[(PackedLinear, Epilogue)], x: &[f32], n: usize) -> Vec<f32> {
+    assert!(!layers.is_empty(), "chain_forward: no layers");
+    for pair in layers.windows(2) {
+        assert_eq!(pair[0].0.out, pair[1].0.inp, "chain_forward widths");
+    }
+    let inp = layers[0].0.inp;
+    let out = layers[layers.len() - 1].0.out;
+    assert_eq!(x.len(), n * inp, "chain_forward x size");
+    let mut y = vec![0.0f32; n * out];
+    let mc = chunk_rows(n);
+    y.par_chunks_mut(mc * out)
+        .zip(x.par_chunks(mc * inp))
+        .for_each(|(ychunk, xchunk)| {
+            let rows = xchunk.len() / inp;
+            let (mut cur, mut next) = (Vec::new(), Vec::new());
+            for (i, (layer, act)) in layers.iter().enumerate() {
+                let input: &[f32] = if i == 0 { xchunk } else { &cur };
+                if i + 1 == layers.len() {
+                    layer.forward_rows(input, ychunk, rows, *act);
+                } else {
+                    next.clear();
+                    next.resize(rows * layer.out, 0.0);
+                    layer.forward_rows(input, &mut next, rows, *act);
+                    std::mem::swap(&mut cur, &mut next);
+                }
+            }
+        });
+    y
+}
+
+/// Rows per parallel task: at most [`MC`], a multiple of [`MR`], and a task count that is a
+/// multiple of the thread count so that small batches split evenly. (Which rows share a task never
+/// changes a result.)
+fn chunk_rows(n: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    let tasks = n.div_ceil(MC).div_ceil(threads) * threads;
+    n.div_ceil(tasks.max(1)).div_ceil(MR).max(1) * MR
+}
+
+/// A linear layer's weight and bias packed for the kernel (see the module docs): `ceil(out/16)`
+/// panels of `inp` lines; line `k` of panel `p` holds `w[16p + j, k]` for `j < 16` (zero past
+/// `out`). Packing costs one pass over the weight; keep the value to reuse it.
+pub struct PackedLinear {
+    panels: Vec<Line>,
+    bias: Vec<Line>,
+    inp: usize,
+    out: usize,
+}
+
+impl PackedLinear {
+    /// Packs `w [out, inp]` and `b [out]` (zero if `None`). `None` when the kernel does not
+    /// apply: no AVX2/FMA, or `inp == 0` or `out == 0`.
+    ///
+    /// Panics if `w.len() != out·inp` or `b.len() != out` (programming error).
+    pub fn new(w: &[f32], b: Option<&[f32]>, out: usize, inp: usize) -> Option<Self> {
+        assert_eq!(w.len(), out * inp, "fused_linear weight size");
+        if let Some(b) = b {
+            assert_eq!(b.len(), out, "fused_linear bias size");
+        }
+        if !available() || inp == 0 || out == 0 {
+            return None;
+        }
+        let np = out.div_ceil(NR);
+        let mut panels = vec![Line([0.0; NR]); np * inp];
+        panels
+            .par_chunks_mut(inp)
+            .enumerate()
+            .for_each(|(p, panel)| {
+                let j0 = p * NR;
+                for jj in 0..(out - j0).min(NR) {
+                    let row = &w[(j0 + jj) * inp..(j0 + jj + 1) * inp];
+                    for (line, &v) in panel.iter_mut().zip(row) {
+                        line.0[jj] = v;
+                    }
+                }
+            });
+        let mut bias = vec![Line([0.0; NR]); np];
+        if let Some(b) = b {
+            for (j, &v) in b.iter().enumerate() {
+                bias[j / NR].0[j % NR] = v;
+            }
+        }
+        Some(PackedLinear {
+            panels,
+            bias,
+            inp,
+            out,
+        })
+    }
+
+    /// Input width.
+    pub fn inp(&self) -> usize {
+        self.inp
+    }
+
+    /// Output width.
+    pub fn out(&self) -> usize {
+        self.out
+    }
+
+    /// `y[n, out] = act(x[n, inp]·Wᵀ + b)`, rows split across rayon threads in blocks of ≤ 48.
+    ///
+    /// Panics if `x` or `y` has the wrong length (programming error).
+    pub fn forward(&self, x: &[f32], y: &mut [f32], n: usize, act: Epilogue) {
+        assert_eq!(x.len(), n * self.inp, "fused_linear x size");
+        assert_eq!(y.len(), n * self.out, "fused_linear y size");
+        let mc = chunk_rows(n);
+        y.par_chunks_mut(mc * self.out)
+            .zip(x.par_chunks(mc * self.inp))
+            .for_each(|(ychunk, xchunk)| {
+                self.forward_rows(xchunk, ychunk, xchunk.len() / self.inp, act)
+            });
+    }
+
+    /// One thread's share: `rows` rows, blocked over `k` (≤ 256 per block) and output panels.
+    fn forward_rows(&self, x: &[f32], y: &mut [f32], rows: usize, act: Epilogue) {
+        let (inp, out) = (self.inp, self.out);
+        debug_assert_eq!(x.len(), rows * inp);
+        debug_assert_eq!(y.len(), rows * out);
+        let kblocks = inp.div_ceil(KC_MAX);
+        let kc = inp.div_ceil(kblocks);
+        let zeros = [0.0f32; KC_MAX];
+        let relu = act == Epilogue::Relu;
+        let tiles = rows.div_ceil(MR);
+        for kb in 0..kblocks {
+            let k0 = kb * kc;
+            let klen = kc.min(inp - k0);
+            let first = kb == 0;
+            let last = kb + 1 == kblocks;
+            for p in 0..out.div_ceil(NR) {
+                let j0 = p * NR;
+                let jn = (out - j0).min(NR);
+                let bp = self.panels[p * inp + k0..].as_ptr() as *const f32;
+                let bias_p = self.bias[p].0.as_ptr();
+                for t in 0..tiles {
+                    let tr = (rows - t * MR).min(MR);
+                    let ap: [*const f32; MR] = std::array::from_fn(|r| {
+                        if r < tr {
+                            x[(t * MR + r) * inp + k0..].as_ptr()
+                        } else {
+                            zeros.as_ptr()
+                        }
+                    });
+                    let c0 = t * MR * out + j0;
+                    if tr == MR && jn == NR {
+                        // SAFETY: AVX2+FMA were checked when packing (`available()`); `ap[r]`
+                        // points at ≥ klen readable f32 (a row of x from k0, or `zeros`, klen ≤
+                        // KC_MAX); `bp` at klen packed lines; `c` at 6 rows of stride `out` with
+                        // 16 columns each, inside `y` (tr == MR, jn == NR).
+                        unsafe {
+                            tile(
+                                &ap,
+                                bp,
+                                klen,
+                                y[c0..].as_mut_ptr(),
+                                out,
+                                bias_p,
+                                first,
+                                last && relu,
+                            )
+                        };
+                    } else {
+                        let mut tmp = [0.0f32; MR * NR];
+                        if !first {
+                            for r in 0..tr {
+                                tmp[r * NR..r * NR + jn]
+                                    .copy_from_slice(&y[c0 + r * out..c0 + r * out + jn]);
+                            }
+                        }
+                        // SAFETY: as above, with `c` the local 6×16 buffer.
+                        unsafe {
+                            tile(
+                                &ap,
+                                bp,
+                                klen,
+                                tmp.as_mut_ptr(),
+                                NR,
+                                bias_p,
+                                first,
+                                last && relu,
+                            )
+                        };
+                        for r in 0..tr {
+                            y[c0 + r * out..c0 + r * out + jn]
+                                .copy_from_slice(&tmp[r * NR..r * NR + jn]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The 6×16 register tile: `C[6, 16] = (first ? bias : C) + A[6, kc]·B[kc, 16]`, then
+/// `max(·, 0)` if `relu`. `a[r]` points at row `r` of A (unit stride, `kc` readable values),
+/// `b` at `kc` packed 16-wide lines (64-byte aligned), `c` at row 0 of C with row stride `ldc`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile(
+    a: &[*const f32; MR],
+    b: *const f32,
+    kc: usize,
+    c: *mut f32,
+    ldc: usize,
+    bias: *const f32,
+    first: bool,
+    relu: bool,
+) {
+    use std::arch::x86_64::*;
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+        if first {
+            let b0 = _mm256_loadu_ps(bias);
+            let b1 = _mm256_loadu_ps(bias.add(8));
+            for row in acc.iter_mut() {
+                *row = [b0, b1];
+            }
+        } else {
+            for (r, row) in acc.iter_mut().enumerate() {
+                let cr = c.add(r * ldc);
+                *row = [_mm256_loadu_ps(cr), _mm256_loadu_ps(cr.add(8))];
+            }
+        }
+        for k in 0..kc {
+            let b0 = _mm256_load_ps(b.add(k * NR));
+            let b1 = _mm256_load_ps(b.add(k * NR + 8));
+            let v = _mm256_broadcast_ss(&*a[0].add(k));
+            acc[0][0] = _mm256_fmadd_ps(v, b0, acc[0][0]);
+            acc[0][1] = _mm256_fmadd_ps(v, b1, acc[0][1]);
+            let v = _mm256_broadcast_ss(&*a[1].add(k));
+            acc[1][0] = _mm256_fmadd_ps(v, b0, acc[1][0]);
+            acc[1][1] = _mm256_fmadd_ps(v, b1, acc[1][1]);
+            let v = _mm256_broadcast_ss(&*a[2].add(k));
+            acc[2][0] = _mm256_fmadd_ps(v, b0, acc[2][0]);
+            acc[2][1] = _mm256_fmadd_ps(v, b1, acc[2][1]);
+            let v = _mm256_broadcast_ss(&*a[3].add(k));
+            acc[3][0] = _mm256_fmadd_ps(v, b0, acc[3][0]);
+            acc[3][1] = _mm256_fmadd_ps(v, b1, acc[3][1]);
+            let v = _mm256_broadcast_ss(&*a[4].add(k));
+            acc[4][0] = _mm256_fmadd_ps(v, b0, acc[4][0]);
+            acc[4][1] = _mm256_fmadd_ps(v, b1, acc[4][1]);
+            let v = _mm256_broadcast_ss(&*a[5].add(k));
+            acc[5][0] = _mm256_fmadd_ps(v, b0, acc[5][0]);
+            acc[5][1] = _mm256_fmadd_ps(v, b1, acc[5][1]);
+        }
+        if relu {
+            let z = _mm256_setzero_ps();
+            for row in acc.iter_mut() {
+                row[0] = _mm256_max_ps(row[0], z);
+                row[1] = _mm256_max_ps(row[1], z);
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            let cr = c.add(r * ldc);
+            _mm256_storeu_ps(cr, row[0]);
+            _mm256_storeu_ps(cr.add(8), row[1]);
+        }
+    }
+}
+
+/// Never called: [`PackedLinear::new`] returns `None` off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile(
+    _a: &[*const f32; MR],
+    _b: *const f32,
+    _kc: usize,
+    _c: *mut f32,
+    _ldc: usize,
+    _bias: *const f32,
+    _first: bool,
+    _relu: bool,
+) {
+    unreachable!("fused_linear::tile off x86-64")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// f64 triple loop: act(x·Wᵀ + b).
+    fn reference(
+        x: &[f32],
+        w: &[f32],
+        b: Option<&[f32]>,
+        n: usize,
+        inp: usize,
+        out: usize,
+        act: Epilogue,
+    ) -> Vec<f64> {
+        let mut y = vec![0.0f64; n * out];
+        for i in 0..n {
+            for j in 0..out {
+                let mut s = b.map_or(0.0, |b| b[j] as f64);
+                for k in 0..inp {
+                    s += x[i * inp + k] as f64 * w[j * inp + k] as f64;
+                }
+                y[i * out + j] = if act == Epilogue::Relu { s.max(0.0) } else { s };
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn matches_the_f64_triple_loop_on_edge_shapes() {
+        if !available() {
+            eprintln!("skipped: no AVX2/FMA on this CPU");
+            return;
+        }
+        let mut rng = Rng::new(7, "fused_linear");
+        // rows not a multiple of 6 or 48, outputs not a multiple of 16, k over one block.
+        for &(n, inp, out) in &[
+            (12, 1, 1),
+            (13, 5, 17),
+            (49, 300, 33),
+            (100, 784, 10),
+            (97, 513, 16),
+            (48, 256, 48),
+        ] {
+            for act in [Epilogue::Identity, Epilogue::Relu] {
+                for with_bias in [false, true] {
+                    let x = Tensor::uniform(&[n, inp], -1.0, 1.0, &mut rng);
+                    let w = Tensor::uniform(&[out, inp], -1.0, 1.0, &mut rng);
+                    let bv = Tensor::uniform(&[out], -1.0, 1.0, &mut rng);
+                    let b = with_bias.then(|| bv.data());
+                    let mut y = vec![f32::NAN; n * out];
+                    assert!(linear_forward_into(
+                        &mut y,
+                        x.data(),
+                        w.data(),
+                        b,
+                        n,
+                        inp,
+                        out,
+                        act
+                    ));
+                    let r = reference(x.data(), w.data(), b, n, inp, out, act);
+                    for (i, (&got, &want)) in y.iter().zip(&r).enumerate() {
+                        // f32 accumulation of `inp` products of magnitude ≤ 1.
+                        let tol = 1e-6 * (inp as f64 + 1.0);
+                        assert!(
+                            (got as f64 - want).abs() <= tol,
+                            "n={n} in={inp} out={out} {act:?} bias={with_bias} y[{i}] = {got}, want {want}"
+                        );
+                        if act == Epilogue::Relu {
+                            assert!(got >= 0.0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn declines_small_batches_and_leaves_y_untouched() {
+        let mut y = vec![5.0f32; 11 * 3];
+        let x = vec![1.0f32; 11 * 2];
+        let w = vec![1.0f32; 3 * 2];
+        assert!(!linear_forward_into(
+            &mut y,
+            &x,
+            &w,
+            None,
+            11,
+            2,
+            3,
+            Epilogue::Identity
+        ));
+        assert!(y.iter().all(|&v| v == 5.0));
+    }
+
+    #[test]
+    fn bit_identical_for_one_and_two_threads() {
+        if !available() {
+            return;
+        }
+        let mut rng = Rng::new(3, "fused_linear_threads");
+        let (n, inp, out) = (203, 784, 256);
+        let x = Tensor::uniform(&[n, inp], -1.0, 1.0, &mut rng);
+        let w = Tensor::uniform(&[out, inp], -1.0, 1.0, &mut rng);
+        let b = Tensor::uniform(&[out], -1.0, 1.0, &mut rng);
+        let go = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut y = vec![0.0f32; n * out];
+            pool.install(|| {
+                linear_forward_into(
+                    &mut y,
+                    x.data(),
+                    w.data(),
+                    Some(b.data()),
+                    n,
+                    inp,
+                    out,
+                    Epilogue::Relu,
+                )
+            });
+            y
+        };
+        let (y1, y2) = (go(1), go(2));
+        assert!(y1.iter().zip(&y2).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    #[test]
+    fn a_chain_equals_its_layers_run_one_by_one_and_the_f64_reference() {
+        if !available() {
+            return;
+        }
+        let mut rng = Rng::new(11, "fused_chain");
+        let n = 301;
+        let widths = [37, 50, 20, 3];
+        let x = Tensor::uniform(&[n, widths[0]], -1.0, 1.0, &mut rng);
+        let mut ws = Vec::new();
+        for d in widths.windows(2) {
+            let w = Tensor::uniform(&[d[1], d[0]], -0.5, 0.5, &mut rng);
+            let b = Tensor::uniform(&[d[1]], -0.5, 0.5, &mut rng);
+            ws.push((w, b));
+        }
+        let acts = [Epilogue::Relu, Epilogue::Relu, Epilogue::Identity];
+        let chain: Vec<_> = ws
+            .iter()
+            .zip(acts)
+            .map(|((w, b), act)| {
+                let [out, inp] = [w.shape()[0], w.shape()[1]];
+                (
+                    PackedLinear::new(w.data(), Some(b.data()), out, inp).unwrap(),
+                    act,
+                )
+            })
+            .collect();
+        let y = chain_forward(&chain, x.data(), n);
+        // Layer by layer with the single-layer driver: bit-identical.
+        let mut h = x.data().to_vec();
+        for (layer, act) in &chain {
+            let mut next = vec![0.0f32; n * layer.out()];
+            layer.forward(&h, &mut next, n, *act);
+            h = next;
+        }
+        assert!(y.iter().zip(&h).all(|(a, b)| a.to_bits() == b.to_bits()));
+        // And the f64 triple loop, layer by layer on the f64 values.
+        let mut r: Vec<f64> = x.data().iter().map(|&v| v as f64).collect();
+        for ((w, b), act) in ws.iter().zip(acts) {
+            let [out, inp] = [w.shape()[0], w.shape()[1]];
+            let mut next = vec![0.0f64; n * out];
+            for i in 0..n {
+                for j in 0..out {
+                    let mut s = b.data()[j] as f64;
+                    for k in 0..inp {
+                        s += r[i * inp + k] * w.data()[j * inp + k] as f64;
+                    }
+                    next[i * out + j] = if act == Epilogue::Relu { s.max(0.0) } else { s };
+                }
+            }
+            r = next;
+        }
+        for (i, (&got, &want)) in y.iter().zip(&r).enumerate() {
+            assert!(
+                (got as f64 - want).abs() <= 1e-5,
+                "y[{i}] = {got}, want {want}"
+            );
+        }
+    }
+
+    use crate::tensor::Tensor;
+}
