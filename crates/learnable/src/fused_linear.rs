@@ -137,6 +137,79 @@ pub fn chain_forward(layers: &[(PackedLinear, Epilogue)], x: &[f32], n: usize) -
     y
 }
 
+/// Packs up to 16 rows of `w` (`rows`, `[r, inp]` with `r ≤ 16`) into `panel` (`inp` lines):
+/// `panel[k].0[j] = rows[j, k]`, zero for `j ≥ r`. Full panels on AVX2 go 8×8 blocks at a time
+/// through registers (a transpose), the rest element by element.
+fn pack_panel(rows: &[f32], inp: usize, panel: &mut [Line]) {
+    debug_assert_eq!(panel.len(), inp);
+    #[cfg(target_arch = "x86_64")]
+    if rows.len() == NR * inp && available() {
+        // SAFETY: AVX2 checked; `rows` holds 16 rows of `inp` values and `panel` `inp` lines.
+        unsafe { pack_full_panel_avx2(rows, inp, panel) };
+        return;
+    }
+    for (jj, row) in rows.chunks_exact(inp).enumerate() {
+        for (line, &v) in panel.iter_mut().zip(row) {
+            line.0[jj] = v;
+        }
+    }
+}
+
+/// [`pack_panel`] for 16 rows: 8×8 register transposes (unpack, shuffle, lane permute).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_full_panel_avx2(rows: &[f32], inp: usize, panel: &mut [Line]) {
+    use std::arch::x86_64::*;
+    let k8 = inp / 8 * 8;
+    let dst = panel.as_mut_ptr() as *mut f32;
+    for half in 0..2 {
+        let src: [*const f32; 8] = std::array::from_fn(|r| rows[(half * 8 + r) * inp..].as_ptr());
+        let mut k = 0;
+        while k < k8 {
+            // SAFETY (whole block): k + 8 ≤ inp, so every load reads inside its row, and line
+            // k + kk < inp of `panel` is written at columns half·8 .. half·8 + 8.
+            unsafe {
+                let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src[i].add(k)));
+                let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+                let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+                let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+                let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+                let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+                let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+                let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+                let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let cols = [
+                    _mm256_permute2f128_ps::<0x20>(u0, u4),
+                    _mm256_permute2f128_ps::<0x20>(u1, u5),
+                    _mm256_permute2f128_ps::<0x20>(u2, u6),
+                    _mm256_permute2f128_ps::<0x20>(u3, u7),
+                    _mm256_permute2f128_ps::<0x31>(u0, u4),
+                    _mm256_permute2f128_ps::<0x31>(u1, u5),
+                    _mm256_permute2f128_ps::<0x31>(u2, u6),
+                    _mm256_permute2f128_ps::<0x31>(u3, u7),
+                ];
+                for (kk, c) in cols.iter().enumerate() {
+                    _mm256_store_ps(dst.add((k + kk) * NR + half * 8), *c);
+                }
+            }
+            k += 8;
+        }
+        for k in k8..inp {
+            for r in 0..8 {
+                panel[k].0[half * 8 + r] = rows[(half * 8 + r) * inp + k];
+            }
+        }
+    }
+}
+
 /// Rows per parallel task: at most [`MC`], a multiple of [`MR`], and a task count that is a
 /// multiple of the thread count so that small batches split evenly. (Which rows share a task never
 /// changes a result.)
@@ -176,12 +249,8 @@ impl PackedLinear {
             .enumerate()
             .for_each(|(p, panel)| {
                 let j0 = p * NR;
-                for jj in 0..(out - j0).min(NR) {
-                    let row = &w[(j0 + jj) * inp..(j0 + jj + 1) * inp];
-                    for (line, &v) in panel.iter_mut().zip(row) {
-                        line.0[jj] = v;
-                    }
-                }
+                let rows = &w[j0 * inp..(j0 + (out - j0).min(NR)) * inp];
+                pack_panel(rows, inp, panel);
             });
         let mut bias = vec![Line([0.0; NR]); np];
         if let Some(b) = b {
