@@ -37,4 +37,6 @@ for key, label, target in [
 ]:
     l, p = med("learnable", key), med("pytorch", key)
     print(f"{label}  learnable {l:10.1f}  pytorch {p:10.1f}  ratio {l / p:.2f}x (target {target})")
+l, p = med("learnable", "batch1024_unprepared_rows_per_s"), med("pytorch", "batch1024_rows_per_s")
+print(f"batch-1024, packing weights on every call (Mlp::predict): learnable {l:10.1f}  ratio {l / p:.2f}x")
 '

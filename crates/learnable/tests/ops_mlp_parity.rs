@@ -100,3 +100,58 @@ fn mlp_logits_loss_and_gradients_match_pytorch_at_step_one() {
     assert!(loss_rel <= 1e-5, "loss {got_loss} vs {want_loss}");
     assert!(grad_err <= 1e-6, "grads {grad_err}");
 }
+
+/// The inference path (`Mlp::prepare` → fused kernel with bias+ReLU epilogue, row-chunk
+/// pipelined) against the same PyTorch logits: batch 0 repeated 5 times (320 rows, above
+/// `FUSED_MIN_ROWS`, so the fused path runs where the CPU has AVX2), logits atol 1e-5 (README
+/// section 3). `Mlp::predict` (packing per call) must give bit-identical values, and the 64-row
+/// batch (general gemm path) the same logits within the tolerance.
+#[test]
+fn prepared_mlp_inference_matches_pytorch_logits_on_a_large_batch() {
+    use learnable::models::mlp::{Activation, Mlp, MlpConfig};
+    use learnable::ops::linear::FUSED_MIN_ROWS;
+    let init = load_safetensors(format!("{ROOT}/fixtures/reference/mlp_init.safetensors")).unwrap();
+    let mut store = ParamStore::new();
+    // Same names as nn.Sequential's (layers.0, layers.2, layers.4).
+    for n in NAMES {
+        store.add(n, init[n].clone()).unwrap();
+    }
+    let config = MlpConfig {
+        input_dim: 64,
+        hidden: vec![32, 32],
+        output_dim: 10,
+        activation: Activation::Relu,
+        dropout: 0.0,
+    };
+    let mlp = Mlp::from_store(config, &store).unwrap();
+    let want = &load_safetensors(format!(
+        "{ROOT}/fixtures/reference/mlp_logits_step1.safetensors"
+    ))
+    .unwrap()["logits"];
+    let (x, _) = batch0();
+    let reps = 5;
+    assert!(64 * reps >= FUSED_MIN_ROWS);
+    let big: Vec<f32> = (0..reps).flat_map(|_| x.data().to_vec()).collect();
+    let big = Tensor::new(big, &[64 * reps, 64]).unwrap();
+    let want_big: Vec<f32> = (0..reps).flat_map(|_| want.data().to_vec()).collect();
+    let want_big = Tensor::new(want_big, &[64 * reps, 10]).unwrap();
+
+    let prepared = mlp.prepare(&store);
+    let got = prepared.predict(&big).unwrap();
+    let err = got.max_abs_diff(&want_big);
+    assert!(err <= 1e-5, "prepared logits max |err| {err:e} > 1e-5");
+    let per_call = mlp.predict(&store, &big).unwrap();
+    assert!(
+        got.data()
+            .iter()
+            .zip(per_call.data())
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+    let small = prepared.predict(&x).unwrap();
+    let err = small.max_abs_diff(want);
+    assert!(err <= 1e-5, "64-row logits max |err| {err:e} > 1e-5");
+    // A wrong width is a shape error naming the expected shape, not a panic.
+    let bad = Tensor::new(vec![0.0; 300 * 63], &[300, 63]).unwrap();
+    let e = prepared.predict(&bad).unwrap_err().to_string();
+    assert!(e.contains("64"), "{e}");
+}

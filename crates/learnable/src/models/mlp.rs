@@ -237,11 +237,52 @@ impl Mlp {
 
     /// Inference: `x` `[batch, input_dim]` → `[batch, output_dim]`, recording nothing.
     ///
-    /// With ReLU hidden layers each layer is one fused kernel call (bias and ReLU in the matrix
-    /// multiply's epilogue, see [`crate::ops::linear::linear_forward_act`]); other activations go
-    /// through the eval-mode tape. Dropout is the identity here, as in PyTorch's `eval()`.
+    /// Same as `self.prepare(store).predict(x)`: with ReLU hidden layers and at least
+    /// [`FUSED_MIN_ROWS`] rows, the weights are packed for the fused kernel on every call; to
+    /// predict many batches with the same weights, [`Mlp::prepare`] once and reuse it.
     /// Errors: [`Error::Shape`] if `x` is not `[batch, input_dim]`.
     pub fn predict(&self, store: &ParamStore, x: &Tensor) -> Result<Tensor> {
+        self.prepare_for(store, x.shape().first().copied().unwrap_or(0))
+            .predict(x)
+    }
+
+    /// Packs the weights once for inference (see [`PreparedMlp`]). The returned value borrows
+    /// `store`, so the weights cannot change while it exists.
+    pub fn prepare<'a>(&'a self, store: &'a ParamStore) -> PreparedMlp<'a> {
+        self.prepare_for(store, FUSED_MIN_ROWS)
+    }
+
+    /// Packs only if a batch of `rows` rows would use the packed weights.
+    fn prepare_for<'a>(&'a self, store: &'a ParamStore, rows: usize) -> PreparedMlp<'a> {
+        let chain = if rows >= FUSED_MIN_ROWS && self.config.activation == Activation::Relu {
+            let last = self.layers.len() - 1;
+            self.layers
+                .iter()
+                .enumerate()
+                .map(|(i, &(w, b))| {
+                    let (wv, bv) = (store.value(w), store.value(b));
+                    let [out, inp] = [wv.shape()[0], wv.shape()[1]];
+                    let act = if i < last {
+                        Epilogue::Relu
+                    } else {
+                        Epilogue::Identity
+                    };
+                    PackedLinear::new(wv.data(), Some(bv.data()), out, inp).map(|p| (p, act))
+                })
+                .collect()
+        } else {
+            None
+        };
+        PreparedMlp {
+            mlp: self,
+            store,
+            chain,
+        }
+    }
+
+    /// Inference without packing: ReLU layers through [`linear_forward_act`] (gemm, or the
+    /// fused kernel for large batches), other activations through the eval-mode tape.
+    fn predict_unpacked(&self, store: &ParamStore, x: &Tensor) -> Result<Tensor> {
         if self.config.activation != Activation::Relu {
             let mut tape = Tape::eval();
             let xv = tape.input_ref(x);
@@ -266,23 +307,6 @@ impl Mlp {
                 Epilogue::Identity
             }
         };
-        if n >= FUSED_MIN_ROWS {
-            // All layers in one pass per block of rows (see `fused_linear::chain_forward`).
-            let chain: Option<Vec<_>> = self
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(i, &(w, b))| {
-                    let (wv, bv) = (store.value(w), store.value(b));
-                    let [out, inp] = [wv.shape()[0], wv.shape()[1]];
-                    PackedLinear::new(wv.data(), Some(bv.data()), out, inp).map(|p| (p, act(i)))
-                })
-                .collect();
-            if let Some(chain) = chain {
-                let out = chain[last].0.out();
-                return Tensor::new(chain_forward(&chain, x.data(), n), &[n, out]);
-            }
-        }
         let mut h: Option<Vec<f32>> = None;
         let mut width = d;
         for (i, &(w, b)) in self.layers.iter().enumerate() {
@@ -306,5 +330,41 @@ impl Mlp {
     /// The parameter ids, (weight, bias) per Linear layer.
     pub fn layers(&self) -> &[(ParamId, ParamId)] {
         &self.layers
+    }
+}
+
+/// An [`Mlp`] ready for repeated inference: on x86-64 with AVX2+FMA and ReLU hidden layers,
+/// every layer's weight is packed once for the fused kernel ([`crate::fused_linear`]) and a
+/// batch of at least [`FUSED_MIN_ROWS`] rows runs through all layers block of rows by block of
+/// rows ([`chain_forward`]). Smaller batches, other activations and other CPUs take
+/// [`Mlp::predict`]'s general path. Packing ahead is what inference runtimes do at load time
+/// (oneDNN and ONNX Runtime call it weight prepacking); it saves one pass over every weight per
+/// call.
+pub struct PreparedMlp<'a> {
+    mlp: &'a Mlp,
+    store: &'a ParamStore,
+    chain: Option<Vec<(PackedLinear, Epilogue)>>,
+}
+
+impl PreparedMlp<'_> {
+    /// `x` `[batch, input_dim]` → `[batch, output_dim]`; same values as [`Mlp::predict`] up to
+    /// f32 summation order. Errors: [`Error::Shape`] if `x` is not `[batch, input_dim]`.
+    pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
+        let d = self.mlp.config.input_dim;
+        if x.shape().len() != 2 || x.shape()[1] != d {
+            return Err(Error::shape(
+                "Mlp::predict",
+                format!("[batch, {d}]"),
+                x.shape(),
+            ));
+        }
+        let n = x.shape()[0];
+        match &self.chain {
+            Some(chain) if n >= FUSED_MIN_ROWS => {
+                let out = chain[chain.len() - 1].0.out();
+                Tensor::new(chain_forward(chain, x.data(), n), &[n, out])
+            }
+            _ => self.mlp.predict_unpacked(self.store, x),
+        }
     }
 }
