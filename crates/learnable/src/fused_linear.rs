@@ -40,7 +40,7 @@ const MR: usize = 6;
 const NR: usize = 16;
 /// Largest block of the reduction dimension.
 const KC_MAX: usize = 256;
-/// Most rows per parallel task (a multiple of `MR`).
+/// Most rows per cache block within a task (a multiple of `MR`).
 const MC: usize = 48;
 /// Batches smaller than this use `gemm` (a 6-row tile would waste most of its work).
 pub const MIN_ROWS: usize = 12;
@@ -116,24 +116,29 @@ pub fn chain_forward(layers: &[(PackedLinear, Epilogue)], x: &[f32], n: usize) -
     let out = layers[layers.len() - 1].0.out;
     assert_eq!(x.len(), n * inp, "chain_forward x size");
     let mut y = vec![0.0f32; n * out];
-    let mc = chunk_rows(n);
-    y.par_chunks_mut(mc * out)
-        .zip(x.par_chunks(mc * inp))
-        .for_each(|(ychunk, xchunk)| {
-            let rows = xchunk.len() / inp;
-            let (mut cur, mut next) = (Vec::new(), Vec::new());
+    let scratch = || (Vec::new(), Vec::new());
+    for_each_row_block(
+        x,
+        &mut y,
+        n,
+        inp,
+        out,
+        scratch,
+        |bufs, xchunk, ychunk, rows| {
+            let (cur, next) = bufs;
             for (i, (layer, act)) in layers.iter().enumerate() {
-                let input: &[f32] = if i == 0 { xchunk } else { &cur };
+                let input: &[f32] = if i == 0 { xchunk } else { cur };
                 if i + 1 == layers.len() {
                     layer.forward_rows(input, ychunk, rows, *act);
                 } else {
                     next.clear();
                     next.resize(rows * layer.out, 0.0);
-                    layer.forward_rows(input, &mut next, rows, *act);
-                    std::mem::swap(&mut cur, &mut next);
+                    layer.forward_rows(input, next, rows, *act);
+                    std::mem::swap(cur, next);
                 }
             }
-        });
+        },
+    );
     y
 }
 
@@ -210,13 +215,52 @@ unsafe fn pack_full_panel_avx2(rows: &[f32], inp: usize, panel: &mut [Line]) {
     }
 }
 
-/// Rows per parallel task: at most [`MC`], a multiple of [`MR`], and a task count that is a
-/// multiple of the thread count so that small batches split evenly. (Which rows share a task never
-/// changes a result.)
-fn chunk_rows(n: usize) -> usize {
+/// Rows per parallel task, aimed at (the count of tasks is a multiple of the thread count).
+const TASK_ROWS: usize = 128;
+
+/// Runs `f(scratch, x_rows, y_rows, rows)` (scratch made once per task) over `n` rows (`x` `[n, in_w]`, `y` `[n, out_w]`) in parallel:
+/// the rows are cut into tasks holding equal numbers of 6-row tiles (±1), a multiple of the thread
+/// count, so that threads finish together; each task runs its rows in blocks of at most [`MC`]
+/// (multiples of [`MR`]) to keep a block's activations in cache. Which rows share a task or a
+/// block never changes a result.
+fn for_each_row_block<S>(
+    x: &[f32],
+    y: &mut [f32],
+    n: usize,
+    in_w: usize,
+    out_w: usize,
+    scratch: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &[f32], &mut [f32], usize) + Sync,
+) {
     let threads = rayon::current_num_threads().max(1);
-    let tasks = n.div_ceil(MC).div_ceil(threads) * threads;
-    n.div_ceil(tasks.max(1)).div_ceil(MR).max(1) * MR
+    let tiles = n.div_ceil(MR);
+    let tasks = (n.div_ceil(TASK_ROWS).div_ceil(threads) * threads).clamp(1, tiles.max(1));
+    let mut parts = Vec::with_capacity(tasks);
+    let (mut xr, mut yr) = (x, y);
+    for t in 0..tasks {
+        let end = ((t + 1) * tiles / tasks * MR).min(n);
+        let start = (t * tiles / tasks * MR).min(n);
+        let rows = end - start;
+        let (xh, xt) = xr.split_at(rows * in_w);
+        let (yh, yt) = std::mem::take(&mut yr).split_at_mut(rows * out_w);
+        parts.push((xh, yh, rows));
+        xr = xt;
+        yr = yt;
+    }
+    parts.into_par_iter().for_each(|(xp, yp, rows)| {
+        let mut state = scratch();
+        let mut r0 = 0;
+        while r0 < rows {
+            let r = (rows - r0).min(MC);
+            f(
+                &mut state,
+                &xp[r0 * in_w..(r0 + r) * in_w],
+                &mut yp[r0 * out_w..(r0 + r) * out_w],
+                r,
+            );
+            r0 += r;
+        }
+    });
 }
 
 /// A linear layer's weight and bias packed for the kernel (see the module docs): `ceil(out/16)`
@@ -282,12 +326,15 @@ impl PackedLinear {
     pub fn forward(&self, x: &[f32], y: &mut [f32], n: usize, act: Epilogue) {
         assert_eq!(x.len(), n * self.inp, "fused_linear x size");
         assert_eq!(y.len(), n * self.out, "fused_linear y size");
-        let mc = chunk_rows(n);
-        y.par_chunks_mut(mc * self.out)
-            .zip(x.par_chunks(mc * self.inp))
-            .for_each(|(ychunk, xchunk)| {
-                self.forward_rows(xchunk, ychunk, xchunk.len() / self.inp, act)
-            });
+        for_each_row_block(
+            x,
+            y,
+            n,
+            self.inp,
+            self.out,
+            || (),
+            |_, xc, yc, rows| self.forward_rows(xc, yc, rows, act),
+        );
     }
 
     /// One thread's share: `rows` rows, blocked over `k` (≤ 256 per block) and output panels.
