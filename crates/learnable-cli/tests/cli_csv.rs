@@ -528,17 +528,17 @@ fn out_of_range_hyperparameters_are_rejected_with_the_allowed_range() {
     std::fs::write(d.join("animals.csv"), animals_csv(0..60, true)).unwrap();
     let base = ["train", "--data", "animals.csv", "--target", "species"];
     let cases: &[(&[&str], &[&str])] = &[
-        (&["--epochs", "0"], &["epochs", "0", ">= 1"]),
-        (&["--batch-size", "0"], &["batch_size", "0", ">= 1"]),
-        (&["--dropout", "1.5"], &["dropout", "1.5", "[0, 1)"]),
+        (&["--epochs", "0"], &["--epochs", "0", ">= 1"]),
+        (&["--batch-size", "0"], &["--batch-size", "0", ">= 1"]),
+        (&["--dropout", "1.5"], &["--dropout", "1.5", "[0, 1)"]),
         (
             &["--val-fraction", "0.7", "--test-fraction", "0.5"],
-            &["val_fraction + test_fraction", "1.2", "< 1"],
+            &["--val-fraction + --test-fraction", "1.2", "< 1"],
         ),
-        (&["--hidden", "16,0"], &["hidden", "0", ">= 1"]),
+        (&["--hidden", "16,0"], &["--hidden", "0", ">= 1"]),
         (
             &["--learning-rate", "0", "--epochs", "1"],
-            &["learning_rate", "> 0"],
+            &["--learning-rate", "> 0"],
         ),
     ];
     for (extra, needles) in cases {

@@ -144,10 +144,10 @@ fn negative_numbers_reach_the_range_check_that_names_the_flag() {
     let tmp = tempfile::tempdir().unwrap();
     // Before the fix clap read "-0.1" as a flag: "unexpected argument '-0' found".
     for (flag, value, name, model) in [
-        ("--dropout", "-0.1", "dropout", "mlp"),
-        ("--weight-decay", "-1", "weight_decay", "mlp"),
-        ("--max-grad-norm", "-1", "max_grad_norm", "mlp"),
-        ("--alpha", "-1", "alpha", "ridge"),
+        ("--dropout", "-0.1", "--dropout -0.1", "mlp"),
+        ("--weight-decay", "-1", "--weight-decay -1", "mlp"),
+        ("--max-grad-norm", "-1", "--max-grad-norm -1", "mlp"),
+        ("--alpha", "-1", "--alpha -1", "ridge"),
     ] {
         let dataset = if model == "ridge" { "diabetes" } else { "iris" };
         let o = learnable(tmp.path())

@@ -212,10 +212,10 @@ fn user_errors_exit_nonzero_with_one_clear_line() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["train", "--dataset", "nope"], "nope"),
-        (&["train", "--val-fraction", "1.5"], "val_fraction"),
+        (&["train", "--val-fraction", "1.5"], "--val-fraction 1.5"),
         (
             &["train", "--learning-rate=-1", "--epochs", "1"],
-            "learning_rate",
+            "--learning-rate -1",
         ),
         (&["train", "--dropout", "1.0", "--epochs", "1"], "dropout"),
         (

@@ -244,15 +244,24 @@ fn invalid_inputs_fail_with_a_message_naming_the_problem() {
         (&["--values", "1,abc"], "not a number"),
         (
             &["--values", "1,2", "--temperature", "-1"],
-            "invalid temperature: -1",
+            "--temperature -1 is out of range",
         ),
         (
             &["--values", "1,2", "--temperature", "nan"],
-            "invalid temperature: NaN",
+            "--temperature NaN is out of range",
         ),
-        (&["--values", "1,2", "--top-p", "1.5"], "invalid top_p: 1.5"),
-        (&["--values", "1,2", "--top-k", "-1"], "invalid top_k: -1"),
-        (&["--values", "1,2", "--min-p", "2"], "invalid min_p: 2"),
+        (
+            &["--values", "1,2", "--top-p", "1.5"],
+            "--top-p 1.5 is out of range",
+        ),
+        (
+            &["--values", "1,2", "--top-k", "-1"],
+            "--top-k -1 is out of range",
+        ),
+        (
+            &["--values", "1,2", "--min-p", "2"],
+            "--min-p 2 is out of range",
+        ),
         (
             &[
                 "--values",
@@ -579,7 +588,7 @@ fn model_form_errors_name_the_problem() {
         ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("invalid top_p: 2"));
+        .stderr(predicate::str::contains("--top-p 2 is out of range"));
     // --model without a row or a data source is a usage error from the argument parser.
     for args in [
         &["logits", "--model", "m"][..],

@@ -326,16 +326,25 @@ fn probabilities_of_every_row_sum_to_one_in_every_mode() {
 fn invalid_sampling_parameters_exit_1_with_one_clear_line() {
     let tmp = trained();
     let cases: [(&[&str], &str); 7] = [
-        (&["--temperature", "-1"], "invalid temperature: -1"),
+        (&["--temperature", "-1"], "--temperature -1 is out of range"),
         (
             &["--sample", "--temperature", "-0.5"],
-            "invalid temperature: -0.5",
+            "--temperature -0.5 is out of range",
         ),
-        (&["--temperature", "nan"], "invalid temperature: NaN"),
-        (&["--sample", "--top-p", "2"], "invalid top_p: 2"),
-        (&["--sample", "--top-p", "-0.1"], "invalid top_p: -0.1"),
-        (&["--sample", "--top-k", "-1"], "invalid top_k: -1"),
-        (&["--sample", "--min-p", "1.5"], "invalid min_p: 1.5"),
+        (
+            &["--temperature", "nan"],
+            "--temperature NaN is out of range",
+        ),
+        (&["--sample", "--top-p", "2"], "--top-p 2 is out of range"),
+        (
+            &["--sample", "--top-p", "-0.1"],
+            "--top-p -0.1 is out of range",
+        ),
+        (&["--sample", "--top-k", "-1"], "--top-k -1 is out of range"),
+        (
+            &["--sample", "--min-p", "1.5"],
+            "--min-p 1.5 is out of range",
+        ),
     ];
     for (extra, msg) in cases {
         let o = learnable(tmp.path())

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use learnable::sampling::{SAMPLE_STREAM, SamplingChain, SamplingConfig, sample_rows};
 
+use crate::flags::{Given, print_warnings};
 use crate::model_dir::ModelDir;
 use crate::prep;
 
@@ -105,8 +106,9 @@ impl Args {
     }
 }
 
-/// Runs `learnable predict`.
-pub fn run(args: Args) -> Result<()> {
+/// Runs `learnable predict`; `given` names the flags typed on the command line (a warning is
+/// printed for each that does not apply to the model).
+pub fn run(args: Args, given: &Given) -> Result<()> {
     // Validate the flags before loading anything, so a typo costs no time.
     let chain = args.chain()?;
     let model = ModelDir::load(&args.model)?;
@@ -117,6 +119,20 @@ pub fn run(args: Args) -> Result<()> {
             args.model.display(),
             model.config.kind
         );
+    }
+    if !model.is_classifier() {
+        let ignored: Vec<String> = [("logits", "--logits"), ("temperature", "--temperature")]
+            .into_iter()
+            .filter(|(id, _)| given.has(id))
+            .map(|(_, flag)| {
+                format!(
+                    "{flag} has no effect with a regression model ({} is kind {}; it predicts values, not class logits)",
+                    args.model.display(),
+                    model.config.kind
+                )
+            })
+            .collect();
+        print_warnings(&ignored);
     }
     let (x, ds) = prep::load_for_model(
         args.dataset.as_deref(),

@@ -13,6 +13,7 @@ use learnable::optim::{LrSchedule, Optimizer, OptimizerConfig};
 use learnable::train::{self, Observer, Resume, TrainConfig, TrainState};
 use learnable::{ParamStore, Rng, Tensor};
 
+use crate::flags::{Given, print_warnings};
 use crate::model_dir::{FORMAT_VERSION, ModelConfig, ModelDir, default_out_dir};
 use crate::prep::{self, DataArgs, Prepared};
 
@@ -354,8 +355,140 @@ fn train_config(args: &Args, train_rows: usize) -> TrainConfig {
     }
 }
 
-/// Runs `learnable train`.
-pub fn run(args: Args) -> Result<()> {
+/// Options the user gave (`given`, by clap id) that this run ignores, one line each, e.g.
+/// `--hidden has no effect with --model linear (closed-form solver)`. Each option is named once,
+/// with the first reason that applies. `has_val`: the validation split has rows;
+/// `classification`: the target is categorical.
+fn ignored_options(args: &Args, given: &Given, has_val: bool, classification: bool) -> Vec<String> {
+    let model = args.model.name();
+    let exact = args.model != ModelKind::Mlp && args.solver == Solver::Exact;
+    let exact_why = format!(
+        "with --model {model} ({})",
+        match args.model {
+            ModelKind::Linear | ModelKind::Ridge => "closed-form solver",
+            _ => "L-BFGS solver",
+        }
+    );
+    let mut ignored: Vec<(&str, &str, String)> = Vec::new();
+    if args.model == ModelKind::Mlp {
+        ignored.push((
+            "solver",
+            "--solver",
+            "with --model mlp (always trained by gradient descent)".into(),
+        ));
+    } else {
+        let why = if exact {
+            exact_why.clone()
+        } else {
+            format!("with --model {model} --solver gd (no hidden layers)")
+        };
+        for (id, flag) in [
+            ("hidden", "--hidden"),
+            ("activation", "--activation"),
+            ("dropout", "--dropout"),
+        ] {
+            ignored.push((id, flag, why.clone()));
+        }
+    }
+    if exact {
+        for (id, flag) in [
+            ("epochs", "--epochs"),
+            ("batch_size", "--batch-size"),
+            ("learning_rate", "--learning-rate"),
+            ("optimizer", "--optimizer"),
+            ("weight_decay", "--weight-decay"),
+            ("momentum", "--momentum"),
+            ("schedule", "--schedule"),
+            ("warmup_steps", "--warmup-steps"),
+            ("max_grad_norm", "--max-grad-norm"),
+            ("label_smoothing", "--label-smoothing"),
+            ("patience", "--patience"),
+            ("resume", "--resume"),
+        ] {
+            ignored.push((id, flag, exact_why.clone()));
+        }
+    } else {
+        if args.optimizer != OptimizerKind::Sgd {
+            let opt = format!("{:?}", args.optimizer).to_lowercase();
+            ignored.push((
+                "momentum",
+                "--momentum",
+                format!("with --optimizer {opt} (sgd only)"),
+            ));
+        }
+        if args.schedule == ScheduleKind::Constant {
+            ignored.push((
+                "warmup_steps",
+                "--warmup-steps",
+                "with --schedule constant (cosine only)".into(),
+            ));
+        }
+        if !has_val {
+            ignored.push((
+                "patience",
+                "--patience",
+                if args.data.val_fraction == 0.0 {
+                    "with --val-fraction 0 (no validation set)".into()
+                } else {
+                    format!(
+                        "with --val-fraction {} (the validation split has no rows)",
+                        args.data.val_fraction
+                    )
+                },
+            ));
+        }
+        if !classification {
+            ignored.push((
+                "label_smoothing",
+                "--label-smoothing",
+                "with a regression target (mean squared error loss)".into(),
+            ));
+        }
+    }
+    match (args.model, exact) {
+        (ModelKind::Ridge, true) => {}
+        (ModelKind::Ridge, false) => ignored.push((
+            "alpha",
+            "--alpha",
+            "with --solver gd (closed-form ridge only; use --weight-decay)".into(),
+        )),
+        _ => ignored.push((
+            "alpha",
+            "--alpha",
+            format!("with --model {model} (ridge only)"),
+        )),
+    }
+    match (args.model, exact) {
+        (ModelKind::Logistic | ModelKind::Softmax, true) => {}
+        (ModelKind::Logistic | ModelKind::Softmax, false) => ignored.push((
+            "c",
+            "--C",
+            "with --solver gd (L-BFGS only; use --weight-decay)".into(),
+        )),
+        _ => ignored.push((
+            "c",
+            "--C",
+            format!("with --model {model} (logistic and softmax only)"),
+        )),
+    }
+    if args.data.data.is_none() {
+        ignored.push((
+            "target",
+            "--target",
+            "without --data (a bundled dataset has its own target)".into(),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    ignored
+        .into_iter()
+        .filter(|(id, _, _)| given.has(id) && seen.insert(*id))
+        .map(|(_, flag, why)| format!("{flag} has no effect {why}"))
+        .collect()
+}
+
+/// Runs `learnable train`; `given` names the flags typed on the command line (warnings are
+/// printed for those this run ignores).
+pub fn run(args: Args, given: &Given) -> Result<()> {
     let started = Instant::now();
     let data = prep::prepare_training(&args.data)?;
     let classification = data.classes.is_some();
@@ -378,6 +511,12 @@ pub fn run(args: Args) -> Result<()> {
             data.classes.as_ref().map_or(0, |c| c.len())
         );
     }
+    print_warnings(&ignored_options(
+        &args,
+        given,
+        data.val.is_some(),
+        classification,
+    ));
     let kind = args.model.name();
     let out = args
         .out

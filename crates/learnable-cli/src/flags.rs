@@ -1,0 +1,199 @@
+//! The command line's side of library settings: which flag sets which setting (so an error
+//! names the `--batch-size` the user typed, not the library's `batch_size`), and which flags
+//! the user gave explicitly (so an option that does not apply can be warned about, while a
+//! default that does not apply stays quiet).
+
+use std::collections::BTreeSet;
+
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+
+/// Library setting name (as in `learnable::Error::InvalidArgument::name` and
+/// `SamplingError::InvalidParameter::name`) -> the flag that sets it, for every setting that has
+/// a flag in some subcommand. Settings without a flag (`rows`, `eps`, ...) keep their name.
+pub const SETTING_FLAGS: &[(&str, &str)] = &[
+    // learnable-data (prep.rs: DataArgs)
+    ("dataset", "--dataset"),
+    ("task", "--task"),
+    ("impute", "--impute"),
+    ("val_fraction", "--val-fraction"),
+    ("test_fraction", "--test-fraction"),
+    (
+        "val_fraction + test_fraction",
+        "--val-fraction + --test-fraction",
+    ),
+    // train: model, optimizer, loop (cmd/train.rs)
+    ("hidden", "--hidden"),
+    ("activation", "--activation"),
+    ("dropout", "--dropout"),
+    ("epochs", "--epochs"),
+    ("batch_size", "--batch-size"),
+    ("learning_rate", "--learning-rate"),
+    ("weight_decay", "--weight-decay"),
+    ("momentum", "--momentum"),
+    ("warmup_steps", "--warmup-steps"),
+    ("max_grad_norm", "--max-grad-norm"),
+    ("max_norm", "--max-grad-norm"),
+    ("label_smoothing", "--label-smoothing"),
+    ("patience", "--patience"),
+    ("alpha", "--alpha"),
+    ("C", "--C"),
+    // predict and logits: sampling (learnable::sampling)
+    ("temperature", "--temperature"),
+    ("top_k", "--top-k"),
+    ("top_p", "--top-p"),
+    ("min_p", "--min-p"),
+    ("typical_p", "--typical-p"),
+    ("epsilon", "--epsilon"),
+    ("repetition_penalty", "--repetition-penalty"),
+    ("min_tokens_to_keep", "--min-tokens-to-keep"),
+];
+
+/// The flag that sets the library setting `name`, if one does.
+pub fn flag_for(name: &str) -> Option<&'static str> {
+    SETTING_FLAGS
+        .iter()
+        .find(|(setting, _)| *setting == name)
+        .map(|(_, flag)| *flag)
+}
+
+/// An invalid setting as the user sees it: `--batch-size 0 is out of range: allowed >= 1`, with
+/// the setting's name replaced by its flag (also inside `allowed`, e.g. `0 <= --top-p <= 1`).
+/// `None` when the setting has no flag (the library's message is kept).
+pub fn invalid_flag_message(name: &str, value: &str, allowed: &str) -> Option<String> {
+    let flag = flag_for(name)?;
+    // Only multi-word names are replaced inside `allowed`: a short one such as `C` could be part
+    // of another word.
+    let allowed = if name.contains('_') {
+        allowed.replace(name, flag)
+    } else {
+        allowed.to_string()
+    };
+    let what = if value.trim().parse::<f64>().is_ok() {
+        "is out of range"
+    } else {
+        "is not valid"
+    };
+    Some(format!("{flag} {value} {what}: allowed {allowed}"))
+}
+
+/// The message of one error of the chain, with a library setting named by its flag when the
+/// error is an invalid setting that has one.
+pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
+    use learnable::sampling::SamplingError;
+    let invalid = match cause.downcast_ref::<learnable::Error>() {
+        Some(learnable::Error::InvalidArgument {
+            name,
+            value,
+            allowed,
+        }) => Some((name.as_str(), value.as_str(), allowed.as_str())),
+        Some(learnable::Error::Sampling(SamplingError::InvalidParameter {
+            name,
+            value,
+            allowed,
+        })) => Some((*name, value.as_str(), *allowed)),
+        _ => match cause.downcast_ref::<SamplingError>() {
+            Some(SamplingError::InvalidParameter {
+                name,
+                value,
+                allowed,
+            }) => Some((*name, value.as_str(), *allowed)),
+            _ => None,
+        },
+    };
+    invalid
+        .and_then(|(n, v, a)| invalid_flag_message(n, v, a))
+        .unwrap_or_else(|| cause.to_string())
+}
+
+/// The error chain on one line, causes joined by `: `, skipping a cause already spelled out in
+/// the message so far (anyhow contexts that embed their source, io errors wrapped with the
+/// path), so nothing is printed twice. An invalid setting is named by its flag, also where an
+/// earlier context embedded the library's wording.
+pub fn error_message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let (plain, shown) = (cause.to_string(), cause_message(cause));
+        if msg.is_empty() {
+            msg = shown;
+        } else if msg.contains(&plain) {
+            msg = msg.replace(&plain, &shown);
+        } else if !msg.contains(&shown) {
+            msg = format!("{msg}: {shown}");
+        }
+    }
+    msg
+}
+
+/// The arguments the user typed on the command line (clap ids: field names such as
+/// `batch_size`), as opposed to those left at their default.
+#[derive(Clone, Debug, Default)]
+pub struct Given(BTreeSet<String>);
+
+impl Given {
+    /// The ids of `matches` whose value came from the command line (or the environment).
+    pub fn from_matches(matches: &ArgMatches) -> Self {
+        Given(
+            matches
+                .ids()
+                .map(|id| id.as_str())
+                .filter(|id| {
+                    matches!(
+                        matches.value_source(id),
+                        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                    )
+                })
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    /// Whether the argument with clap id `id` was typed.
+    pub fn has(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+}
+
+/// Prints `warning: LINE` on stderr for each line.
+pub fn print_warnings(lines: &[String]) {
+    for l in lines {
+        eprintln!("warning: {l}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_setting_is_named_by_its_flag_and_others_keep_their_name() {
+        // Expected strings written by hand from the format documented on invalid_flag_message.
+        assert_eq!(
+            invalid_flag_message("batch_size", "0", ">= 1").as_deref(),
+            Some("--batch-size 0 is out of range: allowed >= 1")
+        );
+        assert_eq!(
+            invalid_flag_message("top_p", "2", "0 <= top_p <= 1").as_deref(),
+            Some("--top-p 2 is out of range: allowed 0 <= --top-p <= 1")
+        );
+        assert_eq!(
+            invalid_flag_message("activation", "foo", "relu, gelu, tanh or sigmoid").as_deref(),
+            Some("--activation foo is not valid: allowed relu, gelu, tanh or sigmoid")
+        );
+        assert_eq!(invalid_flag_message("rows", "0", ">= 1"), None);
+    }
+
+    #[test]
+    fn a_context_that_embeds_the_library_message_gets_the_flag_too() {
+        let inner = learnable::Error::invalid("learning_rate", -1, "finite and > 0");
+        let e = anyhow::anyhow!("training failed: {inner}").context("train");
+        // anyhow's chain here is "train" then "training failed: ..." (a plain message, no
+        // downcast): the library wording stays where the error is not typed.
+        assert!(error_message(&e).contains("learning_rate"));
+        let typed = anyhow::Error::new(inner).context("--model mlp");
+        assert_eq!(
+            error_message(&typed),
+            "--model mlp: --learning-rate -1 is out of range: allowed finite and > 0"
+        );
+    }
+}
