@@ -780,3 +780,84 @@ fn a_failed_predict_leaves_the_output_file_as_it_was() {
     check_class_predictions(&d.join("p.csv"), 3);
     assert_eq!(listing(d), before);
 }
+
+#[test]
+fn an_unclosed_quote_names_the_line_and_column_where_it_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Row 10 of the animals file (line 12: header + 10 rows before it) opens a quote in the
+    // habitat column that nothing closes; the csv crate alone would read lines 12-61 as one
+    // field and the user would get a message about the species column.
+    let mut lines: Vec<String> = animals_csv(0..60, true)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let (l, w, _, y) = animal(10);
+    lines[11] = format!("{l},{w},\"house,{y}");
+    std::fs::write(d.join("quote.csv"), lines.join("\n") + "\n").unwrap();
+    let line = fails(
+        d,
+        &["train", "--data", "quote.csv", "--target", "species"],
+        &[
+            "quote.csv",
+            "line 12, column 'habitat'",
+            &format!("(\"house,{y})"),
+            "is never closed",
+        ],
+    );
+    assert!(!line.contains("species'"), "{line}");
+}
+
+#[test]
+fn a_stray_text_cell_in_a_numeric_column_is_named_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Row 6 (line 8) has 'n/a?' as its weight; the other 59 weights are numbers. Before, the
+    // weight column silently became one one-hot feature per distinct weight.
+    let mut lines: Vec<String> = animals_csv(0..60, true)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let (l, _, h, y) = animal(6);
+    lines[7] = format!("{l},n/a?,{h},{y}");
+    std::fs::write(d.join("stray.csv"), lines.join("\n") + "\n").unwrap();
+    let train = [
+        "train",
+        "--data",
+        "stray.csv",
+        "--target",
+        "species",
+        "--out",
+        "m",
+    ];
+    fails(
+        d,
+        &train,
+        &[
+            "stray.csv",
+            "line 8, column 'weight'",
+            "'n/a?' is not a number, but 59 of the column's 60 non-missing values are",
+            "N/A, NA, NULL, NaN, None, n/a, nan, null",
+            "--impute mean",
+        ],
+    );
+    // Following the advice (mark it missing, impute) trains; weight stays one feature.
+    lines[7] = format!("{l},n/a,{h},{y}");
+    std::fs::write(d.join("stray.csv"), lines.join("\n") + "\n").unwrap();
+    let mut imputed = train.to_vec();
+    imputed.extend(["--impute", "mean", "--model", "softmax"]);
+    ok(d, &imputed);
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("m/config.json")).unwrap()).unwrap();
+    // length, weight, then habitat's 3 categories (house, tank, yard) as in the animals file.
+    assert_eq!(
+        config["feature_names"],
+        serde_json::json!([
+            "length",
+            "weight",
+            "habitat_house",
+            "habitat_tank",
+            "habitat_yard"
+        ])
+    );
+}

@@ -8,7 +8,10 @@
 //! Accepted: a UTF-8 byte-order mark, LF or CRLF line endings, quoted fields (`"a, b"`, `""`
 //! for a quote), spaces around fields (trimmed), blank lines (skipped). Rejected, with the file
 //! and line: an empty file, a header without data rows, a header with an empty or repeated
-//! column name, a row whose field count differs from the header's, invalid UTF-8.
+//! column name, a row whose field count differs from the header's, invalid UTF-8, and a quoted
+//! field whose closing quote never comes (the `csv` crate, like RFC 4180 readers generally, would
+//! read the rest of the file into that one field; here it is an error naming the line where the
+//! quote opens and its column).
 //! Line numbers are 1-based and count the header as line 1.
 
 use std::io::Read;
@@ -42,7 +45,8 @@ impl Table {
     ///
     /// Errors (`Error::Format` naming the file, and the line where there is one): the file cannot
     /// be opened, is empty, has only a header, has an empty or repeated column name, has a row
-    /// with more or fewer fields than the header, or is not valid UTF-8.
+    /// with more or fewer fields than the header, is not valid UTF-8, or has a quoted field that
+    /// is never closed (naming the line and column where the quote opens).
     pub fn read(path: &Path) -> Result<Table> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(&path.display().to_string(), &bytes)
@@ -63,6 +67,9 @@ impl Table {
             path: name.to_string(),
             reason: format!("line {line}: {reason}"),
         };
+        if let Some(open) = unclosed_quote(bytes) {
+            return Err(unclosed_quote_error(name, bytes, open));
+        }
         let mut lines = LineCounter {
             bytes,
             pos: 0,
@@ -240,5 +247,126 @@ fn csv_error(name: &str, e: ::csv::Error, lines: &mut LineCounter<'_>) -> Error 
             Some(l) => format!("line {l}: {reason}"),
             None => reason,
         },
+    }
+}
+
+/// A quote that opens a field and is never closed: where it is.
+#[derive(Clone, Copy, Debug)]
+struct OpenQuote {
+    /// Byte offset of the opening quote.
+    byte: usize,
+    /// 0-based record index (0 is the header), blank lines not counted.
+    record: usize,
+    /// 0-based field index within the record.
+    field: usize,
+}
+
+/// Finds a quoted field still open at the end of `bytes`. Mirrors the state machine of
+/// `csv-core` 0.1 with the reader's settings here (delimiter `,`, quote `"`, doubled quotes,
+/// no escape, no comments, CR, LF or CRLF ends records, blank lines skipped, a leading UTF-8 BOM
+/// skipped): a quote opens a quoted field only as the first byte of a field, and a quote inside
+/// an unquoted field is text. `csv-core` ends such a field silently at the end of input
+/// (`transition_final_nfa`: `InQuotedField => EndRecord`), which is why this is checked here.
+fn unclosed_quote(bytes: &[u8]) -> Option<OpenQuote> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum S {
+        StartRecord,
+        StartField,
+        InField,
+        InQuoted,
+        QuoteInQuoted,
+    }
+    let start = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut state = S::StartRecord;
+    let mut record = 0usize;
+    let mut field = 0usize;
+    let mut open = 0usize;
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
+        let end_of_line = b == b'\n' || b == b'\r';
+        state = match state {
+            S::StartRecord if end_of_line => S::StartRecord,
+            S::StartRecord | S::StartField => {
+                if state == S::StartRecord {
+                    field = 0;
+                }
+                match b {
+                    b'"' => {
+                        open = i;
+                        S::InQuoted
+                    }
+                    b',' => {
+                        field += 1;
+                        S::StartField
+                    }
+                    _ if end_of_line => {
+                        record += 1;
+                        S::StartRecord
+                    }
+                    _ => S::InField,
+                }
+            }
+            S::InQuoted if b == b'"' => S::QuoteInQuoted,
+            S::InQuoted => S::InQuoted,
+            S::QuoteInQuoted if b == b'"' => S::InQuoted,
+            S::InField | S::QuoteInQuoted => match b {
+                b',' => {
+                    field += 1;
+                    S::StartField
+                }
+                _ if end_of_line => {
+                    record += 1;
+                    S::StartRecord
+                }
+                _ => S::InField,
+            },
+        };
+    }
+    (state == S::InQuoted).then_some(OpenQuote {
+        byte: open,
+        record,
+        field,
+    })
+}
+
+/// `line L, column 'C': the quote opening this field ("abc,2) is never closed, ...`.
+fn unclosed_quote_error(name: &str, bytes: &[u8], open: OpenQuote) -> Error {
+    let line = 1 + bytes[..open.byte].iter().filter(|&&b| b == b'\n').count();
+    let column = if open.record == 0 {
+        format!("column {} of the header", open.field + 1)
+    } else {
+        // The header ends before the open quote, so it reads normally.
+        let header = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .trim(::csv::Trim::All)
+            .from_reader(bytes)
+            .records()
+            .next()
+            .and_then(|r| r.ok());
+        match header.as_ref().and_then(|h| h.get(open.field)) {
+            Some(h) => format!("column '{h}'"),
+            None => format!("field {}", open.field + 1),
+        }
+    };
+    let rest = &bytes[open.byte..];
+    let rest = &rest[..rest
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .unwrap_or(rest.len())];
+    let rest = String::from_utf8_lossy(rest);
+    let mut excerpt: String = rest.chars().take(20).collect();
+    if rest.chars().count() > 20 {
+        excerpt.push_str("...");
+    }
+    Error::Format {
+        path: name.to_string(),
+        reason: format!(
+            "line {line}, {column}: the quote opening this field ({excerpt}) is never closed, so \
+             the rest of the file would be read as one field; add the closing quote, or write a \
+             quote inside a quoted field as \"\""
+        ),
     }
 }

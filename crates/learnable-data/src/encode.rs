@@ -6,11 +6,18 @@
 //!   whose classes are its distinct values sorted (as scikit-learn's `LabelEncoder`); a numeric
 //!   column with at most [`MAX_INTEGER_CLASSES`] distinct values, all integers, is a
 //!   classification target whose classes are those values in numeric order; any other numeric
-//!   column is a regression target. An explicit [`Task`] overrides the guess.
+//!   column is a regression target. Without an explicit task, a target whose cells are mostly
+//!   numbers but not all is an error naming the first non-number (it is most likely a typo in a
+//!   numeric target, which would otherwise make every distinct number a class). An explicit
+//!   [`Task`] overrides the guess.
 //! - **Features** ([`Encoder`], learned on the training rows only): a column whose non-missing
-//!   cells (over every row) all parse as numbers is numeric; any other column is categorical and
-//!   one-hot encoded with the categories seen in the training rows, sorted, one output column
-//!   `NAME_CATEGORY` per category (scikit-learn's `OneHotEncoder` order and naming).
+//!   cells (over every row) all parse as numbers is numeric; a column whose non-missing cells are
+//!   mostly numbers but not all (e.g. `3.5, 4.1, n/a?, 2.0`) is an error naming the first
+//!   non-number, its line and the missing-value markers, since one stray cell would otherwise
+//!   turn every distinct number into a one-hot feature; any other column (no numbers, or at most
+//!   half numbers) is categorical and one-hot encoded with the categories seen in the training
+//!   rows, sorted, one output column `NAME_CATEGORY` per category (scikit-learn's
+//!   `OneHotEncoder` order and naming).
 //! - **Missing values** ([`crate::csv::MISSING`]) are an error naming the file, line and column,
 //!   unless an [`Impute`] strategy is given: numeric columns then take the mean or median of their
 //!   training rows, categorical columns their most frequent training category.
@@ -26,7 +33,7 @@ use std::str::FromStr;
 use learnable::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::csv::{Table, is_missing};
+use crate::csv::{MISSING, Table, is_missing};
 use crate::dataset::{Dataset, Target, Task};
 
 /// A numeric target with at most this many distinct values, all integers, is taken as class
@@ -126,10 +133,13 @@ impl TargetEncoder {
     ///
     /// Errors: no such column (listing the columns); a missing target value (line, column); a
     /// non-finite number; `Task::Regression` for a column with text (naming the first text value
-    /// and its line); a classification target with fewer than 2 classes.
+    /// and its line); without `task`, a column with more numbers than non-numbers but at least
+    /// one non-number (naming the first, its line and the counts); a classification target with
+    /// fewer than 2 classes.
     pub fn fit(table: &Table, column: &str, task: Option<Task>) -> Result<TargetEncoder> {
         let col = table.require_column(column, "the target")?;
         let mut first_text: Option<usize> = None;
+        let mut n_text = 0usize;
         let mut numbers: Vec<f64> = Vec::with_capacity(table.n_rows());
         for row in 0..table.n_rows() {
             let cell = table.cell(row, col);
@@ -154,6 +164,7 @@ impl TargetEncoder {
                 Some(v) => numbers.push(v),
                 None => {
                     first_text.get_or_insert(row);
+                    n_text += 1;
                 }
             }
         }
@@ -174,6 +185,21 @@ impl TargetEncoder {
                 ));
             }
             (Some(t), _) => t,
+            (None, Some(row)) if numbers.len() > n_text => {
+                return Err(table.cell_error(
+                    row,
+                    col,
+                    format!(
+                        "'{}' is not a number{}, but {} of the target's {} values are; fix the \
+                         cell, or give the task (--task classification) if the values are class \
+                         names",
+                        table.cell(row, col),
+                        others(n_text),
+                        numbers.len(),
+                        numbers.len() + n_text,
+                    ),
+                ));
+            }
             (None, Some(_)) => Task::Classification,
             (None, None) if integers() => Task::Classification,
             (None, None) => Task::Regression,
@@ -283,6 +309,15 @@ fn shown(cell: &str) -> String {
     }
 }
 
+/// `""` for one non-number, `" (the first of N such cells)"` for more.
+fn others(n_text: usize) -> String {
+    if n_text > 1 {
+        format!(" (the first of {n_text} such cells)")
+    } else {
+        String::new()
+    }
+}
+
 /// Up to 10 names joined by `, `, then `... (N in all)`.
 fn list(names: &[String]) -> String {
     if names.len() <= 10 {
@@ -308,7 +343,9 @@ impl Encoder {
     /// Learns column types over every row of `table`, and categories and imputation values over
     /// `train_rows`. Every column except `target.column` is an input.
     ///
-    /// Errors: with `impute`, a column with no value in any training row (naming it).
+    /// Errors: an input column whose non-missing cells are mostly numbers but not all (naming
+    /// the first non-number, its line, the counts and the missing-value markers); with `impute`,
+    /// a column with no value in any training row (naming it).
     pub fn fit(
         table: &Table,
         target: TargetEncoder,
@@ -321,10 +358,40 @@ impl Encoder {
             if col == target_col {
                 continue;
             }
-            let numeric = (0..table.n_rows()).all(|r| {
+            let (mut n_numbers, mut n_text, mut first_text) = (0usize, 0usize, None);
+            for r in 0..table.n_rows() {
                 let cell = table.cell(r, col);
-                is_missing(cell) || parse_number(cell).is_some()
-            });
+                if is_missing(cell) {
+                    continue;
+                }
+                if parse_number(cell).is_some() {
+                    n_numbers += 1;
+                } else {
+                    n_text += 1;
+                    first_text.get_or_insert(r);
+                }
+            }
+            if let Some(row) = first_text.filter(|_| n_numbers > n_text) {
+                return Err(table.cell_error(
+                    row,
+                    col,
+                    format!(
+                        "'{}' is not a number{}, but {n_numbers} of the column's {} non-missing \
+                         values are; fix the cell, or mark it as missing with an empty cell or \
+                         one of {} (and train with --impute mean or --impute median)",
+                        table.cell(row, col),
+                        others(n_text),
+                        n_numbers + n_text,
+                        MISSING
+                            .iter()
+                            .filter(|m| !m.is_empty())
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ));
+            }
+            let numeric = n_text == 0;
             let no_values = || {
                 table.error(format!(
                     "column '{name}' has no value in any training row, so it cannot be imputed; \

@@ -477,3 +477,134 @@ fn stored_preprocessing_survives_json_and_encodes_identically() {
     assert!(json.contains("\"kind\": \"onehot\""), "{json}");
     assert!(json.contains("\"task\": \"classification\""), "{json}");
 }
+
+/// The message for a quote that opens a field on `line`, in `column`, with `excerpt` (the rest of
+/// that line from the quote), and is never closed. Written out here by hand from the file text.
+fn unclosed(line: u64, column: &str, excerpt: &str) -> String {
+    format!(
+        "invalid file t.csv: line {line}, {column}: the quote opening this field ({excerpt}) is \
+         never closed, so the rest of the file would be read as one field; add the closing quote, \
+         or write a quote inside a quoted field as \"\""
+    )
+}
+
+#[test]
+fn an_unclosed_quote_is_an_error_naming_the_line_and_column_where_it_opens() {
+    // Line 3, second field (column 'b'): `"abc,2` opens a quote that nothing closes; the csv
+    // crate alone would read `abc,2\n3,4,1\n5,6,0\n` as one field.
+    assert_eq!(
+        err_of("a,b,y\n0.5,x,0\n1,\"abc,2\n3,4,1\n5,6,0\n"),
+        unclosed(3, "column 'b'", "\"abc,2")
+    );
+    // The same with a BOM, CRLF line ends and a blank line before it: still line 4 by hand count.
+    assert_eq!(
+        err_of("\u{feff}a,b,y\r\n0.5,x,0\r\n\r\n1,\"abc,2\r\n3,4,1\r\n"),
+        unclosed(4, "column 'b'", "\"abc,2")
+    );
+    // In the header: there is no column name yet, so the column is counted (field 3).
+    assert_eq!(
+        err_of("a,b,\"y\n1,2,3\n"),
+        unclosed(1, "column 3 of the header", "\"y")
+    );
+    // The last field of the last line; a long rest of line is cut after 20 characters.
+    assert_eq!(
+        err_of("a,y\n1,0\n2,\"one two three four five six"),
+        unclosed(3, "column 'y'", "\"one two three four ...")
+    );
+    // A quote opening a field after a properly quoted field on an earlier line: that earlier
+    // quoted field spans lines 2-3, so the open quote is on line 4, first field.
+    assert_eq!(
+        err_of("a,y\n\"x\ny\",1\n\"z,2\n"),
+        unclosed(4, "column 'a'", "\"z,2")
+    );
+}
+
+#[test]
+fn closed_quotes_spanning_lines_and_quotes_inside_unquoted_fields_are_accepted() {
+    // A quote that is not the first character of a field is text (as in the csv crate), and a
+    // quoted field may hold a line end and doubled quotes; none of these is an unclosed quote.
+    let t = table("a,b,y\n1,ab\"c,0\n2,\"line\none \"\"q\"\"\",1\n3, \"d,1\n");
+    assert_eq!(t.n_rows(), 3);
+    assert_eq!(t.cell(0, 1), "ab\"c");
+    assert_eq!(t.cell(1, 1), "line\none \"q\"");
+    assert_eq!(t.cell(2, 1), "\"d");
+    assert_eq!((t.line(0), t.line(1), t.line(2)), (2, 3, 5));
+}
+
+/// The missing-value markers of `learnable_data::csv::MISSING` except the empty cell, as the
+/// message lists them (copied by hand from pandas' `na_values`).
+const MARKERS: &str = "#N/A, #N/A N/A, #NA, -1.#IND, -1.#QNAN, -NaN, -nan, 1.#IND, 1.#QNAN, \
+                       <NA>, N/A, NA, NULL, NaN, None, n/a, nan, null";
+
+#[test]
+fn a_mostly_numeric_column_with_a_stray_text_cell_is_an_error_naming_the_cell() {
+    // x: 3.5, 4.1, n/a?, 2.0 -> 3 numbers and 1 text cell; before, x became 4 one-hot features.
+    let t = table("x,y\n3.5,a\n4.1,b\nn/a?,a\n2.0,b\n");
+    let target = TargetEncoder::fit(&t, "y", None).unwrap();
+    let err = Encoder::fit(&t, target, &[0, 1, 2, 3], None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file t.csv: line 4, column 'x': 'n/a?' is not a number, but 3 of the \
+             column's 4 non-missing values are; fix the cell, or mark it as missing with an empty \
+             cell or one of {MARKERS} (and train with --impute mean or --impute median)"
+        )
+    );
+    // Two text cells among 4 numbers (missing cells not counted): the first one is named.
+    let t = table("x,y\n1,a\n?,b\nNA,a\n2,b\n,a\nbad,b\n3,a\n4,b\n");
+    let target = TargetEncoder::fit(&t, "y", None).unwrap();
+    let err = Encoder::fit(&t, target, &[0, 1, 2, 3, 4, 5, 6, 7], Some(Impute::Mean))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "invalid file t.csv: line 3, column 'x': '?' is not a number (the first of 2 such \
+             cells), but 4 of the column's 6 non-missing values are; fix the cell"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_fix_the_message_gives_makes_a_stray_cell_a_missing_value() {
+    // 'n/a?' replaced by 'n/a' (a marker): the column is numeric and imputed with the mean of
+    // 3.5, 4.1, 2.0 = 9.6 / 3 = 3.2.
+    let t = table("x,y\n3.5,a\n4.1,b\nn/a,a\n2.0,b\n");
+    let target = TargetEncoder::fit(&t, "y", None).unwrap();
+    let enc = Encoder::fit(&t, target, &[0, 1, 2, 3], Some(Impute::Mean)).unwrap();
+    match enc.columns[0].encoding {
+        ColumnEncoding::Numeric { fill: Some(v) } => assert!((v - 3.2).abs() < 1e-12, "{v}"),
+        ref other => panic!("expected a numeric column, got {other:?}"),
+    }
+}
+
+#[test]
+fn columns_with_no_numbers_or_at_most_half_numbers_stay_categorical() {
+    // x: 1, a, 2, b -> 2 numbers, 2 text cells: not a majority of numbers, so one-hot with the
+    // categories sorted as text: 1, 2, a, b. z: no numbers at all.
+    let t = table("x,z,y\n1,p,a\na,q,b\n2,p,a\nb,q,b\n");
+    let target = TargetEncoder::fit(&t, "y", None).unwrap();
+    let enc = Encoder::fit(&t, target, &[0, 1, 2, 3], None).unwrap();
+    assert_eq!(
+        enc.feature_names(),
+        ["x_1", "x_2", "x_a", "x_b", "z_p", "z_q"]
+    );
+}
+
+#[test]
+fn a_mostly_numeric_target_with_a_stray_text_cell_is_an_error_unless_the_task_is_given() {
+    // 0.5, 1.5, oops, 2.5: before, this silently became 4 classes.
+    let t = table("x,y\n1,0.5\n2,1.5\n3,oops\n4,2.5\n");
+    let err = TargetEncoder::fit(&t, "y", None).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "invalid file t.csv: line 4, column 'y': 'oops' is not a number, but 3 of the target's 4 \
+         values are; fix the cell, or give the task (--task classification) if the values are \
+         class names"
+    );
+    // Told it is classification: classes sorted as text.
+    let target = TargetEncoder::fit(&t, "y", Some(Task::Classification)).unwrap();
+    assert_eq!(target.classes, ["0.5", "1.5", "2.5", "oops"]);
+}
