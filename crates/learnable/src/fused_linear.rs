@@ -248,7 +248,7 @@ fn for_each_row_block<S>(
         xr = xt;
         yr = yt;
     }
-    parts.into_par_iter().for_each(|(xp, yp, rows)| {
+    let run = |(xp, yp, rows): (&[f32], &mut [f32], usize)| {
         let mut state = scratch();
         let mut r0 = 0;
         while r0 < rows {
@@ -261,7 +261,13 @@ fn for_each_row_block<S>(
             );
             r0 += r;
         }
-    });
+    };
+    if parts.len() == 1 {
+        // One task: run it here rather than hand it to a pool thread and wait.
+        parts.into_iter().for_each(run);
+    } else {
+        parts.into_par_iter().for_each(run);
+    }
 }
 
 /// A linear layer's weight and bias packed for the kernel (see the module docs): `ceil(out/16)`
@@ -338,6 +344,52 @@ impl PackedLinear {
         );
     }
 
+    /// One row, all panels, one k-block: `a` points at `klen` values of the row from `k0`,
+    /// `yrow` is the row's `out` outputs. Panels go four at a time (8 accumulators, enough to
+    /// hide the FMA latency) through [`row_tile`].
+    fn row_panels(
+        &self,
+        a: *const f32,
+        klen: usize,
+        k0: usize,
+        yrow: &mut [f32],
+        first: bool,
+        relu: bool,
+    ) {
+        let (inp, out) = (self.inp, self.out);
+        let full = out / NR;
+        let bp = |p: usize| self.panels[p * inp + k0..].as_ptr() as *const f32;
+        let mut p = 0;
+        while p + 4 <= full {
+            let b: [*const f32; 4] = std::array::from_fn(|j| bp(p + j));
+            let bias: [*const f32; 4] = std::array::from_fn(|j| self.bias[p + j].0.as_ptr());
+            let c = yrow[p * NR..(p + 4) * NR].as_mut_ptr();
+            // SAFETY: AVX2+FMA checked when packing; `a` has klen readable values, each `b[j]`
+            // klen packed lines, `c` 64 writable outputs (4 full panels inside `yrow`).
+            unsafe { row_tile::<4>(a, b, klen, c, bias, first, relu) };
+            p += 4;
+        }
+        while p < out.div_ceil(NR) {
+            let jn = (out - p * NR).min(NR);
+            let mut tmp = [0.0f32; NR];
+            tmp[..jn].copy_from_slice(&yrow[p * NR..p * NR + jn]);
+            // SAFETY: as above, `c` the local 16-value buffer.
+            unsafe {
+                row_tile::<1>(
+                    a,
+                    [bp(p)],
+                    klen,
+                    tmp.as_mut_ptr(),
+                    [self.bias[p].0.as_ptr()],
+                    first,
+                    relu,
+                )
+            };
+            yrow[p * NR..p * NR + jn].copy_from_slice(&tmp[..jn]);
+            p += 1;
+        }
+    }
+
     /// One thread's share: `rows` rows, blocked over `k` (≤ 256 per block) and output panels.
     fn forward_rows(&self, x: &[f32], y: &mut [f32], rows: usize, act: Epilogue) {
         let (inp, out) = (self.inp, self.out);
@@ -347,19 +399,28 @@ impl PackedLinear {
         let kc = inp.div_ceil(kblocks);
         let zeros = [0.0f32; KC_MAX];
         let relu = act == Epilogue::Relu;
-        let tiles = rows.div_ceil(MR);
+        // Full 6-row tiles; the last `rows % 6` rows go through the one-row kernel, which does the
+        // same FMAs in the same order per element, so no row's result depends on its neighbours
+        // (inference gives the same bits for a row whatever the batch).
+        let tiles = rows / MR;
+        let np = out.div_ceil(NR);
         for kb in 0..kblocks {
             let k0 = kb * kc;
             let klen = kc.min(inp - k0);
             let first = kb == 0;
             let last = kb + 1 == kblocks;
-            for p in 0..out.div_ceil(NR) {
+            for r in tiles * MR..rows {
+                let a = x[r * inp + k0..].as_ptr();
+                let yrow = &mut y[r * out..(r + 1) * out];
+                self.row_panels(a, klen, k0, yrow, first, last && relu);
+            }
+            for p in 0..np {
                 let j0 = p * NR;
                 let jn = (out - j0).min(NR);
                 let bp = self.panels[p * inp + k0..].as_ptr() as *const f32;
                 let bias_p = self.bias[p].0.as_ptr();
                 for t in 0..tiles {
-                    let tr = (rows - t * MR).min(MR);
+                    let tr = MR;
                     let ap: [*const f32; MR] = std::array::from_fn(|r| {
                         if r < tr {
                             x[(t * MR + r) * inp + k0..].as_ptr()
@@ -483,6 +544,61 @@ unsafe fn tile(
             _mm256_storeu_ps(cr.add(8), row[1]);
         }
     }
+}
+
+/// One row × `P` panels: `c[16j..16j + 16] = (first ? bias_j : c) + Σ_k a[k]·B_j[k, ..]`, then
+/// `max(·, 0)` if `relu`; per element the same FMAs in the same order as [`tile`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_tile<const P: usize>(
+    a: *const f32,
+    b: [*const f32; P],
+    kc: usize,
+    c: *mut f32,
+    bias: [*const f32; P],
+    first: bool,
+    relu: bool,
+) {
+    use std::arch::x86_64::*;
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); 2]; P];
+        for (j, pair) in acc.iter_mut().enumerate() {
+            let src = if first { bias[j] } else { c.add(j * NR) };
+            *pair = [_mm256_loadu_ps(src), _mm256_loadu_ps(src.add(8))];
+        }
+        for k in 0..kc {
+            let v = _mm256_broadcast_ss(&*a.add(k));
+            for (j, pair) in acc.iter_mut().enumerate() {
+                pair[0] = _mm256_fmadd_ps(v, _mm256_load_ps(b[j].add(k * NR)), pair[0]);
+                pair[1] = _mm256_fmadd_ps(v, _mm256_load_ps(b[j].add(k * NR + 8)), pair[1]);
+            }
+        }
+        let z = _mm256_setzero_ps();
+        for (j, pair) in acc.iter().enumerate() {
+            let (lo, hi) = if relu {
+                (_mm256_max_ps(pair[0], z), _mm256_max_ps(pair[1], z))
+            } else {
+                (pair[0], pair[1])
+            };
+            _mm256_storeu_ps(c.add(j * NR), lo);
+            _mm256_storeu_ps(c.add(j * NR + 8), hi);
+        }
+    }
+}
+
+/// Never called: [`PackedLinear::new`] returns `None` off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_tile<const P: usize>(
+    _a: *const f32,
+    _b: [*const f32; P],
+    _kc: usize,
+    _c: *mut f32,
+    _bias: [*const f32; P],
+    _first: bool,
+    _relu: bool,
+) {
+    unreachable!("fused_linear::row_tile off x86-64")
 }
 
 /// Never called: [`PackedLinear::new`] returns `None` off x86-64.

@@ -104,8 +104,9 @@ fn mlp_logits_loss_and_gradients_match_pytorch_at_step_one() {
 /// The inference path (`Mlp::prepare` → fused kernel with bias+ReLU epilogue, row-chunk
 /// pipelined) against the same PyTorch logits: batch 0 repeated 5 times (320 rows, above
 /// `FUSED_MIN_ROWS`, so the fused path runs where the CPU has AVX2), logits atol 1e-5 (README
-/// section 3). `Mlp::predict` (packing per call) must give bit-identical values, and the 64-row
-/// batch (general gemm path) the same logits within the tolerance.
+/// section 3). `Mlp::predict` (packing per call) must give bit-identical values, and every row
+/// the same bits whether predicted alone, in a batch of 5 or 64, or in the 320-row batch
+/// (batch-invariant inference; by construction of the kernel where the CPU has AVX2+FMA).
 #[test]
 fn prepared_mlp_inference_matches_pytorch_logits_on_a_large_batch() {
     use learnable::models::mlp::{Activation, Mlp, MlpConfig};
@@ -150,6 +151,25 @@ fn prepared_mlp_inference_matches_pytorch_logits_on_a_large_batch() {
     let small = prepared.predict(&x).unwrap();
     let err = small.max_abs_diff(want);
     assert!(err <= 1e-5, "64-row logits max |err| {err:e} > 1e-5");
+    if learnable::fused_linear::available() {
+        let bits = |t: &Tensor, row: usize| -> Vec<u32> {
+            t.data()[row * 10..(row + 1) * 10]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        for row in [0, 1, 5, 6, 7, 63] {
+            let one = Tensor::new(x.data()[row * 64..(row + 1) * 64].to_vec(), &[1, 64]).unwrap();
+            let alone = prepared.predict(&one).unwrap();
+            assert_eq!(bits(&alone, 0), bits(&got, row), "row {row} alone vs 320");
+            assert_eq!(bits(&small, row), bits(&got, row), "row {row} in 64 vs 320");
+        }
+        let five = Tensor::new(x.data()[..5 * 64].to_vec(), &[5, 64]).unwrap();
+        let five = prepared.predict(&five).unwrap();
+        for row in 0..5 {
+            assert_eq!(bits(&five, row), bits(&got, row), "row {row} in 5 vs 320");
+        }
+    }
     // A wrong width is a shape error naming the expected shape, not a panic.
     let bad = Tensor::new(vec![0.0; 300 * 63], &[300, 63]).unwrap();
     let e = prepared.predict(&bad).unwrap_err().to_string();

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::fused_linear::{Epilogue, PackedLinear, chain_forward};
 use crate::ops::activation::Gelu;
-use crate::ops::linear::{FUSED_MIN_ROWS, linear_forward_act};
+use crate::ops::linear::linear_forward_act;
 use crate::param::{ParamId, ParamStore};
 use crate::rng::Rng;
 use crate::tape::{Tape, Var};
@@ -237,24 +237,18 @@ impl Mlp {
 
     /// Inference: `x` `[batch, input_dim]` → `[batch, output_dim]`, recording nothing.
     ///
-    /// Same as `self.prepare(store).predict(x)`: with ReLU hidden layers and at least
-    /// [`FUSED_MIN_ROWS`] rows, the weights are packed for the fused kernel on every call; to
-    /// predict many batches with the same weights, [`Mlp::prepare`] once and reuse it.
+    /// Same as `self.prepare(store).predict(x)`: with ReLU hidden layers on a CPU with AVX2+FMA
+    /// the weights are packed for the fused kernel on every call; to predict many batches with
+    /// the same weights, [`Mlp::prepare`] once and reuse it.
     /// Errors: [`Error::Shape`] if `x` is not `[batch, input_dim]`.
     pub fn predict(&self, store: &ParamStore, x: &Tensor) -> Result<Tensor> {
-        self.prepare_for(store, x.shape().first().copied().unwrap_or(0))
-            .predict(x)
+        self.prepare(store).predict(x)
     }
 
     /// Packs the weights once for inference (see [`PreparedMlp`]). The returned value borrows
     /// `store`, so the weights cannot change while it exists.
     pub fn prepare<'a>(&'a self, store: &'a ParamStore) -> PreparedMlp<'a> {
-        self.prepare_for(store, FUSED_MIN_ROWS)
-    }
-
-    /// Packs only if a batch of `rows` rows would use the packed weights.
-    fn prepare_for<'a>(&'a self, store: &'a ParamStore, rows: usize) -> PreparedMlp<'a> {
-        let chain = if rows >= FUSED_MIN_ROWS && self.config.activation == Activation::Relu {
+        let chain = if self.config.activation == Activation::Relu {
             let last = self.layers.len() - 1;
             self.layers
                 .iter()
@@ -335,9 +329,10 @@ impl Mlp {
 
 /// An [`Mlp`] ready for repeated inference: on x86-64 with AVX2+FMA and ReLU hidden layers,
 /// every layer's weight is packed once for the fused kernel ([`crate::fused_linear`]) and a
-/// batch of at least [`FUSED_MIN_ROWS`] rows runs through all layers block of rows by block of
-/// rows ([`chain_forward`]). Smaller batches, other activations and other CPUs take
-/// [`Mlp::predict`]'s general path. Packing ahead is what inference runtimes do at load time
+/// batch runs through all layers block of rows by block of rows ([`chain_forward`]). A row's
+/// outputs are then the same bits whatever the batch it comes in (1 row or 10,000) and whatever
+/// the thread count. Other activations and other CPUs take the general path (`gemm`, whose
+/// results can differ in the last bits between batch sizes). Packing ahead is what inference runtimes do at load time
 /// (oneDNN and ONNX Runtime call it weight prepacking); it saves one pass over every weight per
 /// call.
 pub struct PreparedMlp<'a> {
@@ -360,7 +355,7 @@ impl PreparedMlp<'_> {
         }
         let n = x.shape()[0];
         match &self.chain {
-            Some(chain) if n >= FUSED_MIN_ROWS => {
+            Some(chain) => {
                 let out = chain[chain.len() - 1].0.out();
                 Tensor::new(chain_forward(chain, x.data(), n), &[n, out])
             }
