@@ -2,15 +2,17 @@
 //! `learnable_data::prepare`), and back: re-applying a model's stored preprocessing at eval and
 //! predict time.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use learnable::Tensor;
 use learnable::train::{Split, Targets};
+use learnable_data::csv::Table;
 use learnable_data::dataset::{Dataset, Target, Task};
 use learnable_data::encode::Impute;
 use learnable_data::prepare::{self, Options, Preprocessing, Source};
 
+use crate::flags::print_warnings;
 use crate::model_dir::ModelConfig;
 
 /// Where the data come from and how they are split.
@@ -208,9 +210,28 @@ pub fn prepare_training(args: &DataArgs) -> Result<Prepared> {
 /// another bundled dataset is used whole; a CSV file is read with the stored encoding (with
 /// `need_target`, the target column must be present).
 /// Returns the standardised features `[rows, features]` and the dataset (for targets).
+/// See [`load_for_model_in`] for what happens to the CSV's columns.
 pub fn load_for_model(
     dataset: Option<&str>,
-    data: Option<&std::path::Path>,
+    data: Option<&Path>,
+    config: &ModelConfig,
+    need_target: bool,
+) -> Result<(Tensor, Dataset)> {
+    load_for_model_in(None, dataset, data, config, need_target)
+}
+
+/// As [`load_for_model`], for the model stored in `model_dir` (named in the messages).
+///
+/// A CSV's columns are matched to the model's by header name, in any order. Input columns it
+/// lacks are an error naming them (at most 10) and pointing at `model_dir/config.json`, which
+/// lists the inputs. Without `need_target` (prediction) a target column is ignored with a note
+/// on stderr (`note: ignoring the target column 'y' of FILE`); any other column that the model
+/// does not use is ignored with one warning line naming those columns (as a scikit-learn user
+/// selects the trained feature names before predicting).
+pub fn load_for_model_in(
+    model_dir: Option<&Path>,
+    dataset: Option<&str>,
+    data: Option<&Path>,
     config: &ModelConfig,
     need_target: bool,
 ) -> Result<(Tensor, Dataset)> {
@@ -226,13 +247,50 @@ pub fn load_for_model(
             }
         }
         (None, Some(path)) => {
-            if need_target {
-                pre.load_csv(path)?
-            } else {
-                pre.load_csv_features(path)?
+            let table = Table::read(path)?;
+            let m = pre.encoder.match_header(table.header());
+            if !m.missing.is_empty() {
+                let listed_in = model_dir.map(|d| d.join("config.json").display().to_string());
+                return Err(pre
+                    .encoder
+                    .missing_columns_error(&table, &m.missing, listed_in.as_deref())
+                    .into());
             }
+            // Encode first, so that an error is the only line printed.
+            let ds = if need_target {
+                pre.encode_table(&table)?
+            } else {
+                pre.encode_table_features(&table)?
+            };
+            if m.has_target && !need_target {
+                eprintln!(
+                    "note: ignoring the target column '{}' of {}",
+                    pre.target_column(),
+                    path.display()
+                );
+            }
+            if !m.ignored.is_empty() {
+                print_warnings(&[format!(
+                    "ignoring {} column{} of {} that the model does not use: {}",
+                    m.ignored.len(),
+                    if m.ignored.len() == 1 { "" } else { "s" },
+                    path.display(),
+                    short_list(&m.ignored)
+                )]);
+            }
+            ds
         }
         _ => bail!("give one of --dataset NAME or --data FILE"),
     };
     Ok((finite_features(&ds)?, ds))
+}
+
+/// Up to 10 names quoted and joined by `, `, then `and N more`.
+fn short_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().take(10).map(|n| format!("'{n}'")).collect();
+    if names.len() > 10 {
+        format!("{} and {} more", quoted.join(", "), names.len() - 10)
+    } else {
+        quoted.join(", ")
+    }
 }

@@ -502,45 +502,97 @@ impl Encoder {
             .sum()
     }
 
-    /// Encodes `rows` of `table` with their target (training, validation, test, evaluation).
+    /// Encodes `rows` of `table` with their target while fitting (training, validation and
+    /// test splits); a missing value without imputation suggests training with `--impute`.
     ///
-    /// Errors: the header lacks an input column or the target column, or has a column unknown
-    /// to the encoder; a missing value without imputation; a non-number in a numeric column; a
-    /// non-finite number; an unseen category or class. Each names the file, line and column.
+    /// Errors: the header lacks an input column or the target column; a missing value without
+    /// imputation; a non-number in a numeric column; a non-finite number; an unseen category or
+    /// class. Each names the file, line and column. Columns the model does not use are ignored.
     pub fn transform(&self, table: &Table, rows: &[usize]) -> Result<Dataset> {
         let cols = self.map_columns(table)?;
         let target = self.target.encode(table, rows)?;
-        self.build(table, &cols, rows, target)
+        self.build(table, &cols, rows, target, Stage::Fit)
+    }
+
+    /// Encodes `rows` of `table` with their target for an already trained model (evaluation):
+    /// as [`Encoder::transform`], but a missing value without imputation suggests filling the
+    /// cell or retraining with `--impute`, since the model cannot fill it.
+    pub fn transform_for_model(&self, table: &Table, rows: &[usize]) -> Result<Dataset> {
+        let cols = self.map_columns(table)?;
+        let target = self.target.encode(table, rows)?;
+        self.build(table, &cols, rows, target, Stage::Model)
     }
 
     /// Encodes every row of `table` for prediction: the target column may be absent; if present
-    /// it is ignored. Errors as [`Encoder::transform`] for the input columns.
+    /// it is ignored, as are columns that are not inputs of the model. Errors as
+    /// [`Encoder::transform_for_model`] for the input columns.
     pub fn transform_features(&self, table: &Table) -> Result<Dataset> {
         let cols = self.map_columns(table)?;
         let rows: Vec<usize> = (0..table.n_rows()).collect();
-        self.build(table, &cols, &rows, Target::Missing)
+        self.build(table, &cols, &rows, Target::Missing, Stage::Model)
     }
 
-    /// The table column of each input column; errors on missing or unknown columns.
-    fn map_columns(&self, table: &Table) -> Result<Vec<usize>> {
-        let mut cols = Vec::with_capacity(self.columns.len());
-        for c in &self.columns {
-            cols.push(table.require_column(&c.name, "an input of the model")?);
+    /// How `header` lines up with the model's columns: the input columns it lacks (in the
+    /// model's order), whether it has the target column, and the columns the model does not use
+    /// (in file order), which prediction ignores as scikit-learn users select the trained
+    /// feature names.
+    pub fn match_header(&self, header: &[String]) -> HeaderMatch {
+        HeaderMatch {
+            missing: self
+                .columns
+                .iter()
+                .filter(|c| !header.contains(&c.name))
+                .map(|c| c.name.clone())
+                .collect(),
+            has_target: header.contains(&self.target.column),
+            ignored: header
+                .iter()
+                .filter(|h| {
+                    **h != self.target.column && !self.columns.iter().any(|c| c.name == **h)
+                })
+                .cloned()
+                .collect(),
         }
-        for h in table.header() {
-            if *h != self.target.column && !self.columns.iter().any(|c| c.name == *h) {
-                return Err(table.error(format!(
-                    "column '{h}' is not an input of the model; the inputs are: {} (target: {})",
-                    self.columns
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    self.target.column
-                )));
+    }
+
+    /// The error for input columns that `table` lacks: one line naming at most 10 of them
+    /// (`'a', 'b' and 3 more`) and saying where the model's inputs are listed (`listed_in`, e.g.
+    /// `runs/m/config.json`; None: "the model's config.json").
+    pub fn missing_columns_error(
+        &self,
+        table: &Table,
+        missing: &[String],
+        listed_in: Option<&str>,
+    ) -> Error {
+        let quoted: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
+        let names = if quoted.len() <= 10 {
+            match quoted.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => quoted.join(""),
             }
+        } else {
+            format!("{} and {} more", quoted[..10].join(", "), quoted.len() - 10)
+        };
+        let n = self.columns.len();
+        table.error(format!(
+            "missing input column{} {names}; the model's {n} input column{} are listed in {} \
+             (preprocessing.encoder.columns)",
+            if missing.len() == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" },
+            listed_in.unwrap_or("the model's config.json"),
+        ))
+    }
+
+    /// The table column of each input column; errors on missing input columns (naming them).
+    fn map_columns(&self, table: &Table) -> Result<Vec<usize>> {
+        let m = self.match_header(table.header());
+        if !m.missing.is_empty() {
+            return Err(self.missing_columns_error(table, &m.missing, None));
         }
-        Ok(cols)
+        self.columns
+            .iter()
+            .map(|c| table.require_column(&c.name, "an input of the model"))
+            .collect()
     }
 
     fn build(
@@ -549,6 +601,7 @@ impl Encoder {
         cols: &[usize],
         rows: &[usize],
         target: Target,
+        stage: Stage,
     ) -> Result<Dataset> {
         let d = self.n_features();
         let mut x = Vec::with_capacity(rows.len() * d);
@@ -558,7 +611,7 @@ impl Encoder {
                 match &spec.encoding {
                     ColumnEncoding::Numeric { fill } => {
                         let v = if is_missing(cell) {
-                            fill.ok_or_else(|| missing(table, row, col, cell))?
+                            fill.ok_or_else(|| missing(table, row, col, cell, stage))?
                         } else {
                             match parse_number(cell) {
                                 Some(v) if v.is_finite() => v,
@@ -583,7 +636,7 @@ impl Encoder {
                     ColumnEncoding::OneHot { categories, fill } => {
                         let value = if is_missing(cell) {
                             fill.as_deref()
-                                .ok_or_else(|| missing(table, row, col, cell))?
+                                .ok_or_else(|| missing(table, row, col, cell, stage))?
                         } else {
                             cell
                         };
@@ -614,15 +667,36 @@ impl Encoder {
     }
 }
 
-fn missing(table: &Table, row: usize, col: usize, cell: &str) -> Error {
-    table.cell_error(
-        row,
-        col,
-        format!(
-            "missing value{}; fill missing values with --impute mean or --impute median",
-            shown(cell)
-        ),
-    )
+/// Whether an encoder is being fitted (a missing value can be fixed by training with
+/// `--impute`) or applied by a trained model (which fills missing values only if it was trained
+/// with `--impute`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Fit,
+    Model,
+}
+
+/// Which columns of a file a model uses; see [`Encoder::match_header`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderMatch {
+    /// Input columns of the model that the file lacks, in the model's order.
+    pub missing: Vec<String>,
+    /// Whether the file has the model's target column.
+    pub has_target: bool,
+    /// Columns that are neither inputs nor the target, in file order.
+    pub ignored: Vec<String>,
+}
+
+fn missing(table: &Table, row: usize, col: usize, cell: &str, stage: Stage) -> Error {
+    let hint = match stage {
+        Stage::Fit => "fill missing values with --impute mean or --impute median",
+        Stage::Model => {
+            "the model was trained without --impute, so it cannot fill it: fill the cell, or \
+             retrain with `learnable train ... --impute mean` (or median) so that the model \
+             fills missing values"
+        }
+    };
+    table.cell_error(row, col, format!("missing value{}; {hint}", shown(cell)))
 }
 
 /// Median of a non-empty slice (sorts it): the middle value, or the mean of the two middle ones.

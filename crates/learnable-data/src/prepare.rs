@@ -105,19 +105,29 @@ impl Preprocessing {
     }
 
     /// Reads a CSV with the target column (evaluation) and encodes and scales every row.
-    /// Errors as [`Encoder::transform`] (missing or unknown columns, missing values, unseen
-    /// categories or classes, each with file, line and column).
+    /// Errors as [`Encoder::transform_for_model`] (missing input or target columns, missing
+    /// values, unseen categories or classes, each with file, line and column); columns that
+    /// are not inputs are ignored.
     pub fn load_csv(&self, path: &Path) -> Result<Dataset> {
-        let table = Table::read(path)?;
-        let rows: Vec<usize> = (0..table.n_rows()).collect();
-        self.scale(self.encoder.transform(&table, &rows)?)
+        self.encode_table(&Table::read(path)?)
     }
 
-    /// Reads a CSV for prediction: the target column may be absent (if present it is ignored).
-    /// The result has `Target::Missing`.
+    /// Reads a CSV for prediction: the target column may be absent (if present it is ignored,
+    /// as are columns that are not inputs). The result has `Target::Missing`.
     pub fn load_csv_features(&self, path: &Path) -> Result<Dataset> {
-        let table = Table::read(path)?;
-        self.scale(self.encoder.transform_features(&table)?)
+        self.encode_table_features(&Table::read(path)?)
+    }
+
+    /// [`Preprocessing::load_csv`] for a table already read (e.g. to check its header first
+    /// with [`Encoder::match_header`]).
+    pub fn encode_table(&self, table: &Table) -> Result<Dataset> {
+        let rows: Vec<usize> = (0..table.n_rows()).collect();
+        self.scale(self.encoder.transform_for_model(table, &rows)?)
+    }
+
+    /// [`Preprocessing::load_csv_features`] for a table already read.
+    pub fn encode_table_features(&self, table: &Table) -> Result<Dataset> {
+        self.scale(self.encoder.transform_features(table)?)
     }
 
     /// Applies the scaler (if any) to an already encoded dataset, e.g. a bundled one. Errors if

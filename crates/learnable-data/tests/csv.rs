@@ -429,7 +429,7 @@ fn prediction_input_with_an_unseen_category_names_the_value_and_column() {
 }
 
 #[test]
-fn prediction_input_must_have_the_models_columns_and_no_others() {
+fn prediction_input_must_have_the_models_columns_and_other_columns_are_ignored() {
     let (dir, pre) = trained();
     let path = dir.path().join("new.csv");
     std::fs::write(&path, "colour\nred\n").unwrap();
@@ -437,19 +437,20 @@ fn prediction_input_must_have_the_models_columns_and_no_others() {
     assert_eq!(
         err,
         format!(
-            "invalid file {}: no column 'size' (an input of the model); the columns are: colour",
+            "invalid file {}: missing input column 'size'; the model's 2 input columns are \
+             listed in the model's config.json (preprocessing.encoder.columns)",
             path.display()
         )
     );
+    // An extra column is ignored. Features are [colour_blue, colour_red, size]: red -> one-hot
+    // [0, 1] standardised to [-1, 1]; size 1 -> (1 - 2.75) / sqrt(2.1875) (see the test above).
     std::fs::write(&path, "colour,size,id\nred,1,7\n").unwrap();
-    let err = pre.load_csv_features(&path).unwrap_err().to_string();
-    assert_eq!(
-        err,
-        format!(
-            "invalid file {}: column 'id' is not an input of the model; the inputs are: colour, size (target: y)",
-            path.display()
-        )
-    );
+    let with_id = pre.load_csv_features(&path).unwrap();
+    let x = with_id.features_f64().to_vec();
+    let z = -1.75 / 2.1875f64.sqrt();
+    assert_eq!(x.len(), 3);
+    assert_eq!(x[..2].to_vec(), vec![-1.0, 1.0]);
+    assert!((x[2] - z).abs() < 1e-12, "{x:?}");
     std::fs::write(&path, "colour,size\nred,big\n").unwrap();
     let err = pre.load_csv_features(&path).unwrap_err().to_string();
     assert_eq!(

@@ -56,7 +56,8 @@ pub struct Args {
     /// Model directory written by `learnable train`.
     #[arg(long)]
     pub model: PathBuf,
-    /// CSV file with the model's feature columns (the target column may be absent).
+    /// CSV file with the model's input columns, in any order (the target column and other
+    /// columns the model does not use are ignored, with a note on stderr).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
     /// A bundled dataset instead of a file (its test split for the model's own dataset).
@@ -134,7 +135,8 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
             .collect();
         print_warnings(&ignored);
     }
-    let (x, ds) = prep::load_for_model(
+    let (x, ds) = prep::load_for_model_in(
+        Some(&args.model),
         args.dataset.as_deref(),
         args.data.as_deref(),
         &model.config,
