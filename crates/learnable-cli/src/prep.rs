@@ -210,17 +210,7 @@ pub fn prepare_training(args: &DataArgs) -> Result<Prepared> {
 /// another bundled dataset is used whole; a CSV file is read with the stored encoding (with
 /// `need_target`, the target column must be present).
 /// Returns the standardised features `[rows, features]` and the dataset (for targets).
-/// See [`load_for_model_in`] for what happens to the CSV's columns.
-pub fn load_for_model(
-    dataset: Option<&str>,
-    data: Option<&Path>,
-    config: &ModelConfig,
-    need_target: bool,
-) -> Result<(Tensor, Dataset)> {
-    load_for_model_in(None, dataset, data, config, need_target)
-}
-
-/// As [`load_for_model`], for the model stored in `model_dir` (named in the messages).
+/// `model_dir` (the model's directory, if known) is named in the messages.
 ///
 /// A CSV's columns are matched to the model's by header name, in any order. Input columns it
 /// lacks are an error naming them (at most 10) and pointing at `model_dir/config.json`, which

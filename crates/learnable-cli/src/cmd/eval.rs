@@ -77,7 +77,8 @@ pub fn class_report(truth: &[usize], pred: &[usize], k: usize) -> ClassReport {
 /// Runs `learnable eval`.
 pub fn run(args: Args) -> Result<()> {
     let model = ModelDir::load(&args.model)?;
-    let (x, ds) = prep::load_for_model(
+    let (x, ds) = prep::load_for_model_in(
+        Some(&args.model),
         args.dataset.as_deref(),
         args.data.as_deref(),
         &model.config,

@@ -411,7 +411,7 @@ fn model_row(
             model.config.kind
         );
     }
-    let (x, ds) = prep::load_for_model(dataset, data, &model.config, false)?;
+    let (x, ds) = prep::load_for_model_in(Some(dir), dataset, data, &model.config, false)?;
     let source = match (dataset, data) {
         (Some(name), _) => {
             if matches!(&model.config.source, Source::Bundled(n) if n == name) {
