@@ -14,15 +14,17 @@
 //!   weight stays in L2 while rows of `x` stream through L1;
 //! - a 6×16 register tile (12 AVX accumulators) does 12 FMAs per 8 loads;
 //! - the bias initialises the accumulators and ReLU is applied before the last store (epilogue
-//!   fusion), so no extra pass over `y` is made.
+//!   fusion), so no extra pass over `y` is made;
+//! - rows past the last full 6-row tile go through a one-row kernel (four panels at a time).
 //!
-//! Every other matrix product (the backward pass, attention, small batches, CPUs without AVX2)
-//! still goes through [`crate::matmul::gemm`].
+//! Every other matrix product (the backward pass, attention, training batches under 256 rows,
+//! non-ReLU inference, CPUs without AVX2) still goes through [`crate::matmul::gemm`].
 //!
 //! Determinism: each output element is computed by the same sequence of FMAs in the same order
-//! (bias, then `k` ascending, block by block) whatever the thread count or which rows share its
-//! tile, so results are bit-identical for 1 and 2 threads. They differ from `gemm`'s in the last
-//! bits (different summation order), as any two BLAS libraries do.
+//! (bias, then `k` ascending, block by block) whatever the thread count, the batch size or which
+//! rows share its tile (the one-row kernel does the same FMAs as the tile), so results are
+//! bit-identical for 1 and 2 threads and a row gives the same bits in any batch. They differ
+//! from `gemm`'s in the last bits (different summation order), as any two BLAS libraries do.
 
 use rayon::prelude::*;
 
@@ -397,7 +399,6 @@ impl PackedLinear {
         debug_assert_eq!(y.len(), rows * out);
         let kblocks = inp.div_ceil(KC_MAX);
         let kc = inp.div_ceil(kblocks);
-        let zeros = [0.0f32; KC_MAX];
         let relu = act == Epilogue::Relu;
         // Full 6-row tiles; the last `rows % 6` rows go through the one-row kernel, which does the
         // same FMAs in the same order per element, so no row's result depends on its neighbours
@@ -420,20 +421,14 @@ impl PackedLinear {
                 let bp = self.panels[p * inp + k0..].as_ptr() as *const f32;
                 let bias_p = self.bias[p].0.as_ptr();
                 for t in 0..tiles {
-                    let tr = MR;
-                    let ap: [*const f32; MR] = std::array::from_fn(|r| {
-                        if r < tr {
-                            x[(t * MR + r) * inp + k0..].as_ptr()
-                        } else {
-                            zeros.as_ptr()
-                        }
-                    });
+                    let ap: [*const f32; MR] =
+                        std::array::from_fn(|r| x[(t * MR + r) * inp + k0..].as_ptr());
                     let c0 = t * MR * out + j0;
-                    if tr == MR && jn == NR {
+                    if jn == NR {
                         // SAFETY: AVX2+FMA were checked when packing (`available()`); `ap[r]`
-                        // points at ≥ klen readable f32 (a row of x from k0, or `zeros`, klen ≤
-                        // KC_MAX); `bp` at klen packed lines; `c` at 6 rows of stride `out` with
-                        // 16 columns each, inside `y` (tr == MR, jn == NR).
+                        // points at ≥ klen readable f32 (row t·6 + r of x from k0, a full tile);
+                        // `bp` at klen packed lines; `c` at 6 rows of stride `out` with 16 columns
+                        // each, inside `y` (jn == NR).
                         unsafe {
                             tile(
                                 &ap,
@@ -449,7 +444,7 @@ impl PackedLinear {
                     } else {
                         let mut tmp = [0.0f32; MR * NR];
                         if !first {
-                            for r in 0..tr {
+                            for r in 0..MR {
                                 tmp[r * NR..r * NR + jn]
                                     .copy_from_slice(&y[c0 + r * out..c0 + r * out + jn]);
                             }
@@ -467,7 +462,7 @@ impl PackedLinear {
                                 last && relu,
                             )
                         };
-                        for r in 0..tr {
+                        for r in 0..MR {
                             y[c0 + r * out..c0 + r * out + jn]
                                 .copy_from_slice(&tmp[r * NR..r * NR + jn]);
                         }
