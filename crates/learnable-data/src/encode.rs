@@ -173,6 +173,7 @@ impl TargetEncoder {
             numbers.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e15)
                 && distinct.len() <= MAX_INTEGER_CLASSES
         };
+        let guessed = task.is_none();
         let task = match (task, first_text) {
             (Some(Task::Regression), Some(row)) => {
                 return Err(table.cell_error(
@@ -218,8 +219,15 @@ impl TargetEncoder {
             }
         };
         if task == Task::Classification && classes.len() < 2 {
+            // A numeric target guessed as classes (whole numbers) may be meant as values.
+            let hint = if guessed && first_text.is_none() {
+                "; if its values are numbers to predict, give the task (--task regression)"
+            } else {
+                ""
+            };
             return Err(table.error(format!(
-                "the target column '{column}' has a single class '{}'; classification needs at least 2",
+                "the target column '{column}' has a single class '{}'; classification needs at \
+                 least 2{hint}",
                 classes.first().map_or("", String::as_str)
             )));
         }

@@ -84,8 +84,9 @@ pub fn random_split(
         held_out(n_rows, test_fraction),
     );
     if k_val + k_test >= n_rows {
+        let rows = if n_rows == 1 { "row is" } else { "rows are" };
         return Err(Error::Other(format!(
-            "{n_rows} rows are too few for validation fraction {val_fraction} and test fraction \
+            "{n_rows} {rows} too few for validation fraction {val_fraction} and test fraction \
              {test_fraction}: {k_val} validation and {k_test} test rows would leave no training row; \
              lower the fractions or set them to 0"
         )));

@@ -329,6 +329,25 @@ fn a_single_class_target_is_an_error() {
 }
 
 #[test]
+fn a_single_whole_number_target_suggests_regression_only_when_the_task_was_guessed() {
+    // Whole numbers are guessed as classes; a lone value 3 is one class.
+    let t = table("x,y\n1,3\n2,3\n");
+    let err = TargetEncoder::fit(&t, "y", None).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "invalid file t.csv: the target column 'y' has a single class '3'; classification needs at \
+         least 2; if its values are numbers to predict, give the task (--task regression)"
+    );
+    let err = TargetEncoder::fit(&t, "y", Some(Task::Classification))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid file t.csv: the target column 'y' has a single class '3'; classification needs at least 2"
+    );
+}
+
+#[test]
 fn an_infinite_feature_value_is_an_error() {
     let (_d, path) = file("i.csv", "a,y\n1,0\ninf,1\n");
     let err = prepare(&csv_source(&path, "y"), &raw())

@@ -113,6 +113,15 @@ fn a_class_too_small_to_stratify_is_named_with_its_count() {
 }
 
 #[test]
+fn one_row_is_too_few_for_a_split_and_the_message_says_row() {
+    let err = random_split(1, 0.1, 0.2, 0).unwrap_err().to_string();
+    assert!(
+        err.starts_with("1 row is too few for validation fraction 0.1"),
+        "{err}"
+    );
+}
+
+#[test]
 fn too_few_rows_for_a_random_split_is_an_error() {
     let err = random_split(2, 0.1, 0.2, 0).unwrap_err().to_string();
     assert_eq!(
