@@ -249,19 +249,14 @@ impl Mlp {
     /// `store`, so the weights cannot change while it exists.
     pub fn prepare<'a>(&'a self, store: &'a ParamStore) -> PreparedMlp<'a> {
         let chain = if self.config.activation == Activation::Relu {
-            let last = self.layers.len() - 1;
             self.layers
                 .iter()
                 .enumerate()
                 .map(|(i, &(w, b))| {
                     let (wv, bv) = (store.value(w), store.value(b));
                     let [out, inp] = [wv.shape()[0], wv.shape()[1]];
-                    let act = if i < last {
-                        Epilogue::Relu
-                    } else {
-                        Epilogue::Identity
-                    };
-                    PackedLinear::new(wv.data(), Some(bv.data()), out, inp).map(|p| (p, act))
+                    PackedLinear::new(wv.data(), Some(bv.data()), out, inp)
+                        .map(|p| (p, self.relu_epilogue(i)))
                 })
                 .collect()
         } else {
@@ -274,8 +269,19 @@ impl Mlp {
         }
     }
 
-    /// Inference without packing: ReLU layers through [`linear_forward_act`] (gemm, or the
-    /// fused kernel for large batches), other activations through the eval-mode tape.
+    /// The fused epilogue of layer `i` of a ReLU MLP: ReLU after hidden layers, none after the
+    /// last.
+    fn relu_epilogue(&self, i: usize) -> Epilogue {
+        if i + 1 < self.layers.len() {
+            Epilogue::Relu
+        } else {
+            Epilogue::Identity
+        }
+    }
+
+    /// Inference without packing (the caller, [`PreparedMlp::predict`], has checked that `x` is
+    /// `[batch, input_dim]`): ReLU layers through [`linear_forward_act`] (gemm, or the fused
+    /// kernel for large batches), other activations through the eval-mode tape.
     fn predict_unpacked(&self, store: &ParamStore, x: &Tensor) -> Result<Tensor> {
         if self.config.activation != Activation::Relu {
             let mut tape = Tape::eval();
@@ -284,25 +290,9 @@ impl Mlp {
             let y = self.forward(&mut tape, store, xv, &mut rng)?;
             return Ok(tape.into_value(y));
         }
-        let d = x.shape().last().copied().unwrap_or(0);
-        if x.shape().len() != 2 || d != self.config.input_dim {
-            return Err(Error::shape(
-                "Mlp::predict",
-                format!("[batch, {}]", self.config.input_dim),
-                x.shape(),
-            ));
-        }
         let n = x.shape()[0];
-        let last = self.layers.len() - 1;
-        let act = |i: usize| {
-            if i < last {
-                Epilogue::Relu
-            } else {
-                Epilogue::Identity
-            }
-        };
         let mut h: Option<Vec<f32>> = None;
-        let mut width = d;
+        let mut width = self.config.input_dim;
         for (i, &(w, b)) in self.layers.iter().enumerate() {
             let (wv, bv) = (store.value(w), store.value(b));
             let out = wv.shape()[0];
@@ -314,7 +304,7 @@ impl Mlp {
                 n,
                 width,
                 out,
-                act(i),
+                self.relu_epilogue(i),
             ));
             width = out;
         }
