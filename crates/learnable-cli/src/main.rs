@@ -1,4 +1,4 @@
-//! The `learnable` command: a thin binary over the `learnable` and `learnable-data` libraries.
+//! The `learnable` command: a thin binary over the `learnable` library.
 //! Each subcommand lives in its own file under `cmd/`. `main` parses, runs, prints the error
 //! chain on one line and picks the exit code (0 ok, 1 error, 2 usage error from clap).
 

@@ -35,11 +35,11 @@ pub struct ModelConfig {
     /// Names of the model's input features, in order (after one-hot encoding).
     pub feature_names: Vec<String>,
     /// Preprocessing fitted on the training split (encoding, imputation, standardisation).
-    pub preprocessing: learnable_data::prepare::Preprocessing,
+    pub preprocessing: learnable::data::prepare::Preprocessing,
     /// Where the training data came from (bundled dataset or CSV file and target).
-    pub source: learnable_data::prepare::Source,
+    pub source: learnable::data::prepare::Source,
     /// Split and preprocessing options of training (to rebuild the same test split).
-    pub options: learnable_data::prepare::Options,
+    pub options: learnable::data::prepare::Options,
     /// Training settings (hyperparameters, seed, optimizer).
     pub training: serde_json::Value,
     /// Metrics measured at the end of training (test accuracy, etc.).

@@ -1,5 +1,5 @@
 //! From dataset arguments to standardised training, validation and test splits (through
-//! `learnable_data::prepare`), and back: re-applying a model's stored preprocessing at eval and
+//! `learnable::data::prepare`), and back: re-applying a model's stored preprocessing at eval and
 //! predict time.
 
 use std::path::{Path, PathBuf};
@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use learnable::Tensor;
 use learnable::train::{Split, Targets};
-use learnable_data::csv::Table;
-use learnable_data::dataset::{Dataset, Target, Task};
-use learnable_data::encode::Impute;
-use learnable_data::prepare::{self, Options, Preprocessing, Source};
+use learnable::data::csv::Table;
+use learnable::data::dataset::{Dataset, Target, Task};
+use learnable::data::encode::Impute;
+use learnable::data::prepare::{self, Options, Preprocessing, Source};
 
 use crate::flags::print_warnings;
 use crate::model_dir::ModelConfig;
@@ -233,7 +233,7 @@ pub fn load_for_model_in(
                 let p = prepare::prepare(&config.source, &config.options)?;
                 if p.test.n_rows() > 0 { p.test } else { p.train }
             } else {
-                pre.scale(learnable_data::bundled::load(name)?)?
+                pre.scale(learnable::data::bundled::load(name)?)?
             }
         }
         (None, Some(path)) => {

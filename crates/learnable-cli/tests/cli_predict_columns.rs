@@ -2,7 +2,7 @@
 //! model's inputs: the real binary in a temporary directory. The expected outputs are the
 //! predictions of the same rows in a file holding exactly the model's input columns (computed
 //! by the same binary), and the expected messages are written by hand from the documented
-//! formats in `learnable_data::encode` and `prep::load_for_model_in`.
+//! formats in `learnable::data::encode` and `prep::load_for_model_in`.
 
 mod common;
 use common::{learnable, out_str};

@@ -7,13 +7,13 @@
 //! Matrix multiply comes from the `gemm` crate; everything around it is written here and checked
 //! against finite differences and PyTorch reference values (see `fixtures/reference/`).
 
+pub mod data;
 pub mod error;
-pub mod fused_linear;
 pub mod gradcheck;
 pub mod init;
 pub mod io;
+pub mod kernels;
 pub mod loss;
-pub mod matmul;
 pub mod models;
 pub mod ops;
 pub mod optim;
@@ -21,7 +21,6 @@ pub mod param;
 pub mod rng;
 pub mod sampling;
 pub mod size;
-pub mod softmax;
 pub mod tape;
 pub mod tensor;
 pub mod train;

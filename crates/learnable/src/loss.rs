@@ -13,7 +13,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result, fmt_shape};
-use crate::softmax::logsumexp_f64;
+use crate::kernels::softmax::logsumexp_f64;
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 

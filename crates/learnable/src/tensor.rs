@@ -1,7 +1,7 @@
 //! `Tensor`: contiguous row-major f32 storage plus a shape.
 //!
 //! The engine keeps tensors simple on purpose: no strides, no views, no dtype parameter. Matrix
-//! transposes are taken by strides inside the GEMM call (see [`crate::matmul`]), never by copies.
+//! transposes are taken by strides inside the GEMM call (see [`crate::kernels::matmul`]), never by copies.
 
 use crate::error::{Error, Result, fmt_shape};
 use crate::rng::Rng;

@@ -151,7 +151,7 @@ fn prepared_mlp_inference_matches_pytorch_logits_on_a_large_batch() {
     let small = prepared.predict(&x).unwrap();
     let err = small.max_abs_diff(want);
     assert!(err <= 1e-5, "64-row logits max |err| {err:e} > 1e-5");
-    if learnable::fused_linear::available() {
+    if learnable::kernels::fused_linear::available() {
         let bits = |t: &Tensor, row: usize| -> Vec<u32> {
             t.data()[row * 10..(row + 1) * 10]
                 .iter()

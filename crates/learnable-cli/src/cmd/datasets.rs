@@ -1,9 +1,9 @@
 //! `learnable datasets`: lists the bundled datasets (name, rows, features, task, source) from
-//! `learnable_data::bundled::list`, as an aligned table or, with `--json`, as a JSON array.
+//! `learnable::data::bundled::list`, as an aligned table or, with `--json`, as a JSON array.
 
 use std::io::Write;
 
-use learnable_data::{Task, bundled};
+use learnable::data::{Task, bundled};
 
 /// Arguments of `learnable datasets`.
 #[derive(clap::Args)]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use learnable_data::dataset::Target;
+use learnable::data::dataset::Target;
 
 use crate::model_dir::ModelDir;
 use crate::prep;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use learnable::Rng;
 use learnable::sampling::{Processed, SAMPLE_STREAM, SamplingConfig, temperature_table};
-use learnable_data::prepare::Source;
+use learnable::data::prepare::Source;
 use serde_json::{Value, json};
 
 use crate::model_dir::ModelDir;

@@ -543,7 +543,7 @@ impl LogisticRegression {
             return Ok(z.iter().flat_map(|&v| [sigmoid(-v), sigmoid(v)]).collect());
         }
         Ok(z.chunks_exact(rows)
-            .flat_map(crate::softmax::softmax_f64)
+            .flat_map(crate::kernels::softmax::softmax_f64)
             .collect())
     }
 

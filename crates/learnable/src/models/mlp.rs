@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fused_linear::{Epilogue, PackedLinear, chain_forward};
+use crate::kernels::fused_linear::{Epilogue, PackedLinear, chain_forward};
 use crate::ops::activation::Gelu;
 use crate::ops::linear::linear_forward_act;
 use crate::param::{ParamId, ParamStore};
@@ -318,7 +318,7 @@ impl Mlp {
 }
 
 /// An [`Mlp`] ready for repeated inference: on x86-64 with AVX2+FMA and ReLU hidden layers,
-/// every layer's weight is packed once for the fused kernel ([`crate::fused_linear`]) and a
+/// every layer's weight is packed once for the fused kernel ([`crate::kernels::fused_linear`]) and a
 /// batch runs through all layers block of rows by block of rows ([`chain_forward`]). A row's
 /// outputs are then the same bits whatever the batch it comes in (1 row or 10,000) and whatever
 /// the thread count. Other activations and other CPUs take the general path (`gemm`, whose

@@ -13,14 +13,14 @@
 //!
 //! Determinism: each (batch, head) is one rayon task that writes only its own disjoint block of
 //! a scratch buffer; blocks are then copied/added into the output in a fixed order on one
-//! thread. No reduction crosses tasks, and [`crate::matmul::gemm`] never splits its inner
+//! thread. No reduction crosses tasks, and [`crate::kernels::matmul::gemm`] never splits its inner
 //! reduction, so results are bit-identical for any thread count.
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::matmul::{Mat, gemm};
-use crate::softmax::softmax_into;
+use crate::kernels::matmul::{Mat, gemm};
+use crate::kernels::softmax::softmax_into;
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 

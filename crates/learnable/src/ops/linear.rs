@@ -1,12 +1,12 @@
 //! `linear`: y = x·Wᵀ + b, as PyTorch's `nn.functional.linear` (W stored `[out, in]`).
 
 use crate::error::{Error, Result, fmt_shape};
-use crate::fused_linear::{Epilogue, linear_forward_into};
-use crate::matmul::{Mat, gemm};
+use crate::kernels::fused_linear::{Epilogue, linear_forward_into};
+use crate::kernels::matmul::{Mat, gemm};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 
-/// Batches of at least this many rows go through the fused kernel ([`crate::fused_linear`])
+/// Batches of at least this many rows go through the fused kernel ([`crate::kernels::fused_linear`])
 /// when the CPU supports it; smaller ones through `gemm`, which is faster there.
 pub const FUSED_MIN_ROWS: usize = 256;
 
@@ -24,7 +24,7 @@ pub fn linear_forward(
 
 /// Forward kernel with a fused activation: `y[n, out] = act(x[n, in] · w[out, in]ᵀ + b[out])`.
 ///
-/// Large batches on x86-64 with AVX2+FMA use [`crate::fused_linear`] (bias and ReLU applied in
+/// Large batches on x86-64 with AVX2+FMA use [`crate::kernels::fused_linear`] (bias and ReLU applied in
 /// the GEMM's epilogue); otherwise `gemm` followed by the activation. Both paths agree to f32
 /// rounding (different summation orders), and each is deterministic for any thread count.
 pub fn linear_forward_act(

@@ -1,7 +1,7 @@
 //! `matmul`: batched matrix product `a · b` on the tape, through the `gemm` crate.
 
 use crate::error::{Error, Result, fmt_shape};
-use crate::matmul::{Mat, gemm};
+use crate::kernels::matmul::{Mat, gemm};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 

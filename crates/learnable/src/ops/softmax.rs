@@ -1,7 +1,7 @@
 //! `softmax` and `log_softmax` over the last dimension, as PyTorch's `torch.softmax(x, -1)` and
 //! `torch.log_softmax(x, -1)`.
 //!
-//! The row kernels are the shared ones in [`crate::softmax`] (max subtracted first, sums in
+//! The row kernels are the shared ones in [`crate::kernels::softmax`] (max subtracted first, sums in
 //! f64), so `[1000, 999, 998]` does not overflow and `-inf` logits get probability exactly 0.
 //! Backward (the Jacobian-vector products, see e.g. Goodfellow et al., *Deep Learning*, §6.2.2):
 //! softmax `dx = y·(g − Σ g·y)`, log-softmax `dx = g − softmax(x)·Σ g`, both per row.
@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::softmax::{
+use crate::kernels::softmax::{
     log_softmax_backward_acc, log_softmax_into, softmax_backward_acc, softmax_into,
 };
 use crate::tape::{Tape, Var};

@@ -154,7 +154,7 @@ fn lerp(a: f32, b: f32, w: f32) -> f32 {
 /// contraction makes both versions bit-identical.
 fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
     #[cfg(target_arch = "x86_64")]
-    if crate::fused_linear::available() {
+    if crate::kernels::fused_linear::available() {
         // SAFETY: the CPU has AVX2 and FMA (checked just above).
         unsafe { update_avx2(p, g, m, v, s) };
         return;

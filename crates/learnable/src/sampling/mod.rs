@@ -6,7 +6,7 @@
 //! by today's classifiers and tomorrow's language model.
 //!
 //! - [`rows`]: softmax, log-softmax, logsumexp and argmax over every row of a tensor (the
-//!   per-slice kernels live in [`crate::softmax`]).
+//!   per-slice kernels live in [`crate::kernels::softmax`]).
 //! - [`processors`]: one small type per processor, each following the Hugging Face transformers
 //!   5.24 class of the same name exactly (float32 arithmetic, tie rules, `min_tokens_to_keep`).
 //! - [`chain`]: [`SamplingConfig`] (validated hyperparameters) builds a [`SamplingChain`] in a

@@ -1,7 +1,7 @@
 //! Row-wise softmax, log-softmax, logsumexp and argmax over a `[N, V]` tensor (any `[..., V]`:
 //! rows are all but the last dimension), with the validation of the sampling module.
 //!
-//! The per-row kernels are the engine's ([`crate::softmax`]): max subtracted first, sums in f64,
+//! The per-row kernels are the engine's ([`crate::kernels::softmax`]): max subtracted first, sums in f64,
 //! `-inf` entries give probability 0. Rows run in parallel on the current rayon pool; each row is
 //! computed independently, so results do not depend on the thread count.
 
@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::chain::argmax;
 use super::error::{SamplingError, validate_logits};
-use crate::softmax::{log_softmax_into, logsumexp, softmax_into};
+use crate::kernels::softmax::{log_softmax_into, logsumexp, softmax_into};
 use crate::tensor::Tensor;
 
 fn check_rows(op: &'static str, x: &Tensor) -> Result<(), SamplingError> {

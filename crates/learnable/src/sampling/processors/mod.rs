@@ -27,7 +27,7 @@ pub use top_p::TopP;
 pub use typical::TypicalP;
 
 use super::error::SamplingError;
-use crate::softmax::softmax_into;
+use crate::kernels::softmax::softmax_into;
 
 /// One step of the processor chain: rewrites a row of scores (`[vocab]`, f32) in place.
 ///

@@ -3,7 +3,7 @@
 
 use super::{LogitsProcessor, argsort_ascending, check_min_tokens, cumsum_f32, mask, probs_f32};
 use crate::sampling::error::SamplingError;
-use crate::softmax::log_softmax_into;
+use crate::kernels::softmax::log_softmax_into;
 
 /// Keeps the tokens whose surprisal `-log p` is closest to the entropy `H` of the distribution,
 /// until their probability mass reaches `mass`.

@@ -4,7 +4,7 @@
 //! Order of work (nothing is fitted on validation or test rows):
 //! 1. read (bundled loader, or [`Table::read`] + [`TargetEncoder::fit`] over all rows, which
 //!    fixes the task and the classes);
-//! 2. split with [`crate::split`] (stratified for classification; MNIST keeps its fixed test
+//! 2. split with [`crate::data::split`] (stratified for classification; MNIST keeps its fixed test
 //!    split and only carves validation rows out of its training part);
 //! 3. fit the [`Encoder`] (column types over all rows; categories and imputation values on the
 //!    training rows) and encode every split;
@@ -12,15 +12,15 @@
 
 use std::path::{Path, PathBuf};
 
-use learnable::{Error, Result};
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::bundled;
-use crate::csv::Table;
-use crate::dataset::{Dataset, Task};
-use crate::encode::{Encoder, Impute, TargetEncoder};
-use crate::scaler::StandardScaler;
-use crate::split::{self, Split};
+use crate::data::bundled;
+use crate::data::csv::Table;
+use crate::data::dataset::{Dataset, Task};
+use crate::data::encode::{Encoder, Impute, TargetEncoder};
+use crate::data::scaler::StandardScaler;
+use crate::data::split::{self, Split};
 
 /// Where the data come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ pub enum Source {
 /// Options of [`prepare`]; stored with a model so evaluation can rebuild the same split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Options {
-    /// Force classification or regression (None: infer from the target, see [`crate::encode`]).
+    /// Force classification or regression (None: infer from the target, see [`crate::data::encode`]).
     pub task: Option<Task>,
     /// Fill missing feature values (None: a missing value is an error).
     pub impute: Option<Impute>,
@@ -210,7 +210,7 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
             let target = TargetEncoder::fit(&table, target, opts.task)?;
             let all: Vec<usize> = (0..table.n_rows()).collect();
             let split = match target.encode(&table, &all)? {
-                crate::Target::Classes(labels) => split::stratified_split(
+                crate::data::Target::Classes(labels) => split::stratified_split(
                     &labels,
                     &target.classes,
                     opts.val_fraction,

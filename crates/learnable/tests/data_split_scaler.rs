@@ -1,7 +1,7 @@
 //! Seeded splits and standardisation.
 
-use learnable_data::split::{random_split, split_dataset, stratified_split};
-use learnable_data::{Dataset, StandardScaler, Target, Task, bundled};
+use learnable::data::split::{random_split, split_dataset, stratified_split};
+use learnable::data::{Dataset, StandardScaler, Target, Task, bundled};
 
 fn names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("c{i}")).collect()

@@ -9,9 +9,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use learnable::{Error, Result};
+use crate::{Error, Result};
 
-use crate::dataset::{Dataset, Target, Task};
+use crate::data::dataset::{Dataset, Target, Task};
 
 /// Which of MNIST's two fixed parts to load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

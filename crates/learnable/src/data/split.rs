@@ -9,9 +9,9 @@
 //! indices are returned in ascending order. The same seed, fractions and labels always give the
 //! same split, on every platform.
 
-use learnable::{Error, Result, Rng};
+use crate::{Error, Result, Rng};
 
-use crate::dataset::Dataset;
+use crate::data::dataset::Dataset;
 
 /// Row indices of the three splits, each ascending. Together they hold every row exactly once.
 #[derive(Clone, Debug, PartialEq, Eq)]

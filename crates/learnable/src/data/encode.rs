@@ -18,7 +18,7 @@
 //!   half numbers) is categorical and one-hot encoded with the categories seen in the training
 //!   rows, sorted, one output column `NAME_CATEGORY` per category (scikit-learn's
 //!   `OneHotEncoder` order and naming).
-//! - **Missing values** ([`crate::csv::MISSING`]) are an error naming the file, line and column,
+//! - **Missing values** ([`crate::data::csv::MISSING`]) are an error naming the file, line and column,
 //!   unless an [`Impute`] strategy is given: numeric columns then take the mean or median of their
 //!   training rows, categorical columns their most frequent training category.
 //! - **Unseen** categories or classes (at prediction, or in a validation/test row) are an error
@@ -30,11 +30,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use learnable::{Error, Result};
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::csv::{MISSING, Table, is_missing};
-use crate::dataset::{Dataset, Target, Task};
+use crate::data::csv::{MISSING, Table, is_missing};
+use crate::data::dataset::{Dataset, Target, Task};
 
 /// A numeric target with at most this many distinct values, all integers, is taken as class
 /// labels unless a task is given.

@@ -1,6 +1,4 @@
-//! # learnable-data
-//!
-//! Datasets for learnable: CSV loading, the bundled real datasets, seeded splits, encoding and
+//! Datasets: CSV loading, the bundled real datasets, seeded splits, encoding and
 //! standardisation.
 //!
 //! The usual path is one call to [`prepare`]: a bundled dataset name or a CSV file and its

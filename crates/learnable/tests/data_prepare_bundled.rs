@@ -1,6 +1,6 @@
 //! `prepare` on bundled datasets: split sizes, the fixed MNIST test split, stored preprocessing.
 
-use learnable_data::{Options, Source, Task, bundled, prepare};
+use learnable::data::{Options, Source, Task, bundled, prepare};
 
 #[test]
 fn digits_prepare_gives_the_stratified_split_and_a_scaler_fitted_on_training_rows() {

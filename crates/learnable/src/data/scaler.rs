@@ -7,10 +7,10 @@
 //! (`sklearn.preprocessing._data._is_constant_feature`). Statistics are computed in `f64` with a
 //! two-pass algorithm (mean first, then the mean of squared deviations).
 
-use learnable::{Error, Result};
+use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::Dataset;
+use crate::data::dataset::Dataset;
 
 /// A fitted standard scaler: one `mean` and one `scale` per feature. Serialisable, so it is
 /// stored in a model's `config.json` and reapplied at prediction time.

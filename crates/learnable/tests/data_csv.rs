@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use learnable_data::csv::Table;
-use learnable_data::encode::{ColumnEncoding, Encoder, TargetEncoder};
-use learnable_data::{Impute, Options, Preprocessing, Source, Task, prepare};
+use learnable::data::csv::Table;
+use learnable::data::encode::{ColumnEncoding, Encoder, TargetEncoder};
+use learnable::data::{Impute, Options, Preprocessing, Source, Task, prepare};
 
 /// Writes `text` to `name` in a fresh temporary folder; returns the folder guard and path.
 fn file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -283,7 +283,7 @@ fn few_distinct_integers_are_classes_in_numeric_order_and_other_numbers_are_regr
     assert_eq!(target.classes, ["1", "2", "3", "10"]);
     assert_eq!(
         target.encode(&t, &[0, 1, 2, 3]).unwrap(),
-        learnable_data::Target::Classes(vec![3, 1, 0, 2])
+        learnable::data::Target::Classes(vec![3, 1, 0, 2])
     );
 
     let t = table("x,y\n1,0.5\n2,2\n");
@@ -551,7 +551,7 @@ fn closed_quotes_spanning_lines_and_quotes_inside_unquoted_fields_are_accepted()
     assert_eq!((t.line(0), t.line(1), t.line(2)), (2, 3, 5));
 }
 
-/// The missing-value markers of `learnable_data::csv::MISSING` except the empty cell, as the
+/// The missing-value markers of `learnable::data::csv::MISSING` except the empty cell, as the
 /// message lists them (copied by hand from pandas' `na_values`).
 const MARKERS: &str = "#N/A, #N/A N/A, #NA, -1.#IND, -1.#QNAN, -NaN, -nan, 1.#IND, 1.#QNAN, \
                        <NA>, N/A, NA, NULL, NaN, None, n/a, nan, null";

@@ -1,8 +1,8 @@
 //! Reading a CSV file with a header into a [`Table`] of text cells (the `csv` crate).
 //!
-//! A table is read first and interpreted later: [`crate::encode`] decides which columns are
+//! A table is read first and interpreted later: [`crate::data::encode`] decides which columns are
 //! numeric, learns categories and imputation values on the training rows, and turns the table into
-//! a [`crate::Dataset`]. Keeping the text lets the same code read training files and prediction
+//! a [`crate::data::Dataset`]. Keeping the text lets the same code read training files and prediction
 //! files against stored preprocessing, with errors that name the file, line and column.
 //!
 //! Accepted: a UTF-8 byte-order mark, LF or CRLF line endings, quoted fields (`"a, b"`, `""`
@@ -17,7 +17,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use learnable::{Error, Result};
+use crate::{Error, Result};
 
 /// Cell texts that mean "missing": pandas' default `na_values` of `read_csv` (pandas 2.x),
 /// matched after trimming. An empty cell is missing too.

@@ -18,7 +18,7 @@
 //! - rows past the last full 6-row tile go through a one-row kernel (four panels at a time).
 //!
 //! Every other matrix product (the backward pass, attention, training batches under 256 rows,
-//! non-ReLU inference, CPUs without AVX2) still goes through [`crate::matmul::gemm`].
+//! non-ReLU inference, CPUs without AVX2) still goes through [`crate::kernels::matmul::gemm`].
 //!
 //! Determinism: each output element is computed by the same sequence of FMAs in the same order
 //! (bias, then `k` ascending, block by block) whatever the thread count, the batch size or which

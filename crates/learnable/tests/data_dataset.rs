@@ -1,6 +1,6 @@
 //! The in-memory `Dataset`: construction checks, views and row selection.
 
-use learnable_data::{Dataset, Target, Task};
+use learnable::data::{Dataset, Target, Task};
 
 fn names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("f{i}")).collect()

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use learnable::{Error, Result, Tensor};
+use crate::{Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// What a model learns from the target: classes or real values.
@@ -66,7 +66,7 @@ enum Storage {
 }
 
 /// A dataset: features `[n_rows, n_features]` (row-major), feature names, task, class names and
-/// target. Built by the loaders in [`crate::csv`], [`crate::bundled`] and [`crate::encode`]; the
+/// target. Built by the loaders in [`crate::data::csv`], [`crate::data::bundled`] and [`crate::data::encode`]; the
 /// constructors check every size.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {

@@ -11,17 +11,17 @@
 //!
 //! Values are kept as the files hold them (digits pixels 0..16, diabetes unscaled), as
 //! scikit-learn's `load_*` functions return them (`load_diabetes(scaled=False)`); standardise
-//! with [`crate::scaler::StandardScaler`]. Feature names are scikit-learn's (`feature_names` of
+//! with [`crate::data::scaler::StandardScaler`]. Feature names are scikit-learn's (`feature_names` of
 //! the `load_*` result); MNIST and digits pixels are `pixel_ROW_COL`. MNIST comes with its own
 //! fixed test split: [`load`] gives the 60000 training images, [`load_test`] the 10000 test ones.
 //! Provenance and licences are in each `data/NAME/SOURCE.txt`.
 
 use std::path::{Path, PathBuf};
 
-use learnable::{Error, Result};
+use crate::{Error, Result};
 
-use crate::dataset::{Dataset, Target, Task};
-use crate::mnist;
+use crate::data::dataset::{Dataset, Target, Task};
+use crate::data::mnist;
 
 /// What `learnable datasets` shows about a bundled dataset.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

@@ -1,8 +1,8 @@
 //! Bundled datasets: sizes, class counts and first values against `data/*/SOURCE.txt` and the
 //! files themselves.
 
-use learnable_data::bundled;
-use learnable_data::{Target, Task};
+use learnable::data::bundled;
+use learnable::data::{Target, Task};
 
 fn counts(name: &str) -> Vec<usize> {
     bundled::load(name).unwrap().class_counts()
