@@ -6,7 +6,6 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cmd;
 mod flags;
-mod model_dir;
 mod prep;
 
 /// learnable: train, evaluate and inspect machine-learning models.

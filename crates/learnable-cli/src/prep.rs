@@ -1,19 +1,18 @@
-//! From dataset arguments to standardised training, validation and test splits (through
-//! `learnable::data::prepare`), and back: re-applying a model's stored preprocessing at eval and
-//! predict time.
+//! The data flags shared by the subcommands (`DataArgs`: `--dataset`, `--data`, `--target`,
+//! split and preprocessing options) and reading rows for a trained model; the work itself is
+//! the library's (`learnable::fit::FitData`, `learnable::inference::ModelInputs`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use learnable::Tensor;
-use learnable::train::{Split, Targets};
 use learnable::data::csv::Table;
-use learnable::data::dataset::{Dataset, Target, Task};
+use learnable::data::dataset::Task;
 use learnable::data::encode::Impute;
-use learnable::data::prepare::{self, Options, Preprocessing, Source};
+use learnable::data::prepare::{Options, Source};
+use learnable::inference::ModelInputs;
+use learnable::trained::TrainedModel;
 
 use crate::flags::print_warnings;
-use crate::model_dir::ModelConfig;
 
 /// Where the data come from and how they are split.
 #[derive(clap::Args, Debug, Clone)]
@@ -84,203 +83,23 @@ impl DataArgs {
     }
 }
 
-/// A short name for a source: the dataset name or the file path.
-pub fn source_name(source: &Source) -> String {
-    match source {
-        Source::Bundled(n) => n.clone(),
-        Source::Csv { path, .. } => path.display().to_string(),
-    }
-}
-
-/// Training data ready for a model.
-pub struct Prepared {
-    /// Dataset name or file path.
-    pub source: String,
-    /// The source and options, stored with the model so eval can rebuild the split.
-    pub source_spec: Source,
-    /// The options used.
-    pub options: Options,
-    /// Target column name.
-    pub target: String,
-    /// Feature names (after encoding).
-    pub feature_names: Vec<String>,
-    /// Class labels (classification) or None (regression).
-    pub classes: Option<Vec<String>>,
-    /// Standardised training split.
-    pub train: Split,
-    /// Standardised validation split, if it has rows.
-    pub val: Option<Split>,
-    /// Standardised test split, if it has rows.
-    pub test: Option<Split>,
-    /// The fitted preprocessing, stored in config.json.
-    pub preprocessing: Preprocessing,
-    train_ds: Dataset,
-}
-
-impl Prepared {
-    /// Standardised training features in f64 `(x, rows, features)` for closed-form models.
-    pub fn train_f64(&self) -> (Vec<f64>, usize, usize) {
-        (
-            self.train_ds.features_f64().into_owned(),
-            self.train_ds.n_rows(),
-            self.train_ds.n_features(),
-        )
-    }
-
-    /// Regression targets of the training split in f64.
-    pub fn train_values_f64(&self) -> Vec<f64> {
-        self.train_ds
-            .values()
-            .map(|v| v.to_vec())
-            .unwrap_or_default()
-    }
-
-    /// Class indices of the training split.
-    pub fn train_classes(&self) -> Vec<usize> {
-        self.train_ds
-            .labels()
-            .map(|v| v.to_vec())
-            .unwrap_or_default()
-    }
-}
-
-/// The engine's view of a dataset: f32 features `[rows, features]` and targets.
-pub fn to_split(ds: &Dataset) -> Result<Split> {
-    let y = match ds.target() {
-        Target::Classes(c) => Targets::Classes(c.clone()),
-        Target::Values(v) => Targets::Values(Tensor::new(
-            v.iter().map(|&x| x as f32).collect(),
-            &[v.len(), 1],
-        )?),
-        Target::Missing => bail!("{} has no target column", ds.name()),
-    };
-    Ok(Split::new(finite_features(ds)?, y)?)
-}
-
-/// The f32 features `[rows, features]` of `ds`; errors naming the row (1-based, in the
-/// dataset's order) and the feature when a value is not finite in f32, e.g. a CSV value of 1e39
-/// that standardisation leaves beyond f32's range (about 3.4e38), which would silently give
-/// garbage outputs.
-pub fn finite_features(ds: &Dataset) -> Result<Tensor> {
-    let x = ds.features_tensor();
-    if let Some(i) = x.data().iter().position(|v| !v.is_finite()) {
-        let nf = ds.n_features().max(1);
-        let name = ds.feature_names().get(i % nf).cloned().unwrap_or_default();
-        let v = ds.features_f64()[i];
-        bail!(
-            "{}: feature '{name}' of row {} is {v:e} after preprocessing, beyond the f32 range",
-            ds.name(),
-            i / nf + 1
-        );
-    }
-    Ok(x)
-}
-
-/// Loads, splits (seeded, stratified for classification), fits the preprocessing on the
-/// training rows and standardises every split.
-pub fn prepare_training(args: &DataArgs) -> Result<Prepared> {
-    let source = args.source()?;
-    let options = args.options()?;
-    let p = prepare::prepare(&source, &options)?;
-    let nonempty = |d: &Dataset| -> Result<Option<Split>> {
-        if d.n_rows() == 0 {
-            Ok(None)
-        } else {
-            Ok(Some(to_split(d)?))
-        }
-    };
-    let pre = &p.preprocessing;
-    Ok(Prepared {
-        source: source_name(&source),
-        target: pre.target_column().to_string(),
-        feature_names: pre.feature_names(),
-        classes: (pre.task() == Task::Classification).then(|| pre.class_names().to_vec()),
-        train: to_split(&p.train)?,
-        val: nonempty(&p.val)?,
-        test: nonempty(&p.test)?,
-        preprocessing: p.preprocessing.clone(),
-        source_spec: source,
-        options,
-        train_ds: p.train,
-    })
-}
-
-/// Rows to evaluate or predict with a model's stored preprocessing. For the bundled dataset
-/// the model was trained on, its test split as training drew it (same seed and fractions);
-/// another bundled dataset is used whole; a CSV file is read with the stored encoding (with
-/// `need_target`, the target column must be present).
-/// Returns the standardised features `[rows, features]` and the dataset (for targets).
-/// `model_dir` (the model's directory, if known) is named in the messages.
-///
-/// A CSV's columns are matched to the model's by header name, in any order. Input columns it
-/// lacks are an error naming them (at most 10) and pointing at `model_dir/config.json`, which
-/// lists the inputs. Without `need_target` (prediction) a target column is ignored with a note
-/// on stderr (`note: ignoring the target column 'y' of FILE`); any other column that the model
-/// does not use is ignored with one warning line naming those columns (as a scikit-learn user
-/// selects the trained feature names before predicting).
-pub fn load_for_model_in(
-    model_dir: Option<&Path>,
+/// Rows to evaluate or predict with `model` (see [`ModelInputs::from_bundled`] and
+/// [`ModelInputs::from_table`]): a bundled dataset by name or a CSV file. Notes and warnings
+/// about set-aside columns go to stderr.
+pub fn model_inputs(
+    model: &TrainedModel,
     dataset: Option<&str>,
     data: Option<&Path>,
-    config: &ModelConfig,
     need_target: bool,
-) -> Result<(Tensor, Dataset)> {
-    let pre = &config.preprocessing;
-    let ds = match (dataset, data) {
-        (Some(name), None) => {
-            let own = matches!(&config.source, Source::Bundled(n) if n == name);
-            if own {
-                let p = prepare::prepare(&config.source, &config.options)?;
-                if p.test.n_rows() > 0 { p.test } else { p.train }
-            } else {
-                pre.scale(learnable::data::bundled::load(name)?)?
-            }
-        }
-        (None, Some(path)) => {
-            let table = Table::read(path)?;
-            let m = pre.encoder.match_header(table.header());
-            if !m.missing.is_empty() {
-                let listed_in = model_dir.map(|d| d.join("config.json").display().to_string());
-                return Err(pre
-                    .encoder
-                    .missing_columns_error(&table, &m.missing, listed_in.as_deref())
-                    .into());
-            }
-            // Encode first, so that an error is the only line printed.
-            let ds = if need_target {
-                pre.encode_table(&table)?
-            } else {
-                pre.encode_table_features(&table)?
-            };
-            if m.has_target && !need_target {
-                eprintln!(
-                    "note: ignoring the target column '{}' of {}",
-                    pre.target_column(),
-                    path.display()
-                );
-            }
-            if !m.ignored.is_empty() {
-                print_warnings(&[format!(
-                    "ignoring {} column{} of {} that the model does not use: {}",
-                    m.ignored.len(),
-                    if m.ignored.len() == 1 { "" } else { "s" },
-                    path.display(),
-                    short_list(&m.ignored)
-                )]);
-            }
-            ds
-        }
+) -> Result<ModelInputs> {
+    let inputs = match (dataset, data) {
+        (Some(name), None) => ModelInputs::from_bundled(model, name)?,
+        (None, Some(path)) => ModelInputs::from_table(model, &Table::read(path)?, need_target)?,
         _ => bail!("give one of --dataset NAME or --data FILE"),
     };
-    Ok((finite_features(&ds)?, ds))
-}
-
-/// Up to 10 names quoted and joined by `, `, then `and N more`.
-fn short_list(names: &[String]) -> String {
-    let quoted: Vec<String> = names.iter().take(10).map(|n| format!("'{n}'")).collect();
-    if names.len() > 10 {
-        format!("{} and {} more", quoted.join(", "), names.len() - 10)
-    } else {
-        quoted.join(", ")
+    for n in &inputs.notes {
+        eprintln!("note: {n}");
     }
+    print_warnings(&inputs.warnings);
+    Ok(inputs)
 }

@@ -42,6 +42,41 @@ pub enum Error {
         /// The parameter name, or `loss`.
         name: String,
     },
+    /// Training stopped because the loss, a gradient, a parameter or the validation loss became
+    /// NaN or infinite. The parameters of the failing step were not kept: the last checkpoint
+    /// (if any) holds finite values.
+    #[error("training stopped: {detail} at epoch {epoch}{}; the weights diverged (try a lower learning_rate or max_grad_norm)", step.map(|s| format!(", step {s}")).unwrap_or_default())]
+    Diverged {
+        /// The 1-based epoch in which it happened.
+        epoch: usize,
+        /// The 1-based step within the epoch (None for the validation pass after the epoch).
+        step: Option<usize>,
+        /// What became non-finite, e.g. `the loss is NaN (global step 41)`.
+        detail: String,
+    },
+    /// A checkpoint cannot be resumed: it was written by a run with other settings (each
+    /// difference as `(setting, checkpoint value, this run's value)`).
+    #[error("the checkpoint in {dir} was trained with other settings ({})", differences.iter().map(|(k, a, b)| format!("{k}: checkpoint {a}, now {b}")).collect::<Vec<_>>().join("; "))]
+    ResumeMismatch {
+        /// The checkpoint directory.
+        dir: String,
+        /// `(setting name, value in the checkpoint, value now)`, setting names as in
+        /// [`crate::fit::FitConfig`] and [`crate::data::Options`].
+        differences: Vec<(String, String, String)>,
+    },
+    /// A model directory holds only a training checkpoint (training was interrupted or is still
+    /// running), not a finished model.
+    #[error("{dir} holds no finished model, only a training checkpoint after epoch {epoch}: training was interrupted or is still running; resume it to finish the model")]
+    OnlyCheckpoint {
+        /// The model directory.
+        dir: String,
+        /// Epochs the checkpoint holds.
+        epoch: usize,
+    },
+    /// The user's data cannot be used as it is: a value, row or column of a dataset (the message
+    /// names the file or dataset, the row and the column).
+    #[error("{0}")]
+    Data(String),
     /// A named parameter or tensor is missing or unexpected.
     #[error("{0}")]
     Missing(String),

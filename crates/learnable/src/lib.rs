@@ -8,12 +8,17 @@
 //! against finite differences and PyTorch reference values (see `fixtures/reference/`).
 
 pub mod data;
+pub mod checkpoint;
 pub mod error;
+pub mod fit;
 pub mod gradcheck;
+pub mod inference;
 pub mod init;
 pub mod io;
 pub mod kernels;
 pub mod loss;
+pub mod metrics;
+pub mod model_dir;
 pub mod models;
 pub mod ops;
 pub mod optim;
@@ -24,6 +29,7 @@ pub mod size;
 pub mod tape;
 pub mod tensor;
 pub mod train;
+pub mod trained;
 
 pub use error::{Error, Result};
 pub use param::{Gradients, ParamId, ParamStore, Parameter};

@@ -20,31 +20,9 @@ use crate::optim::{LrSchedule, Optimizer};
 use crate::param::ParamStore;
 use crate::rng::Rng;
 use crate::tape::{Tape, Var};
+use crate::metrics::{count_correct, r2_tensor};
+use crate::models::Model;
 use crate::tensor::Tensor;
-
-/// A model the loop can train: a forward pass from a `[batch, features]` input.
-pub trait Model {
-    /// Outputs (logits or predictions) `[batch, outputs]` for `x` `[batch, features]`.
-    fn forward<'a>(
-        &self,
-        tape: &mut Tape<'a>,
-        store: &'a ParamStore,
-        x: Var,
-        rng: &mut Rng,
-    ) -> Result<Var>;
-}
-
-impl Model for crate::models::mlp::Mlp {
-    fn forward<'a>(
-        &self,
-        tape: &mut Tape<'a>,
-        store: &'a ParamStore,
-        x: Var,
-        rng: &mut Rng,
-    ) -> Result<Var> {
-        crate::models::mlp::Mlp::forward(self, tape, store, x, rng)
-    }
-}
 
 /// What the model is trained to predict.
 #[derive(Clone, Debug)]
@@ -69,7 +47,8 @@ impl Targets {
         self.len() == 0
     }
 
-    fn gather(&self, idx: &[usize]) -> Targets {
+    /// The targets of rows `idx`, in that order.
+    pub fn gather(&self, idx: &[usize]) -> Targets {
         match self {
             Targets::Classes(c) => Targets::Classes(idx.iter().map(|&i| c[i]).collect()),
             Targets::Values(v) => Targets::Values(gather_rows(v, idx)),
@@ -100,6 +79,34 @@ impl Split {
     }
 }
 
+/// Where the loop draws its mini-batches from: a set of examples, addressed by index, that
+/// gives the model's input and the targets for any subset. [`Split`] (rows of f32 features) is
+/// one; a language model's token windows are another. The loop shuffles indices `0..len()`
+/// with the seeded stream of each epoch and asks for one batch at a time.
+pub trait BatchSource {
+    /// The model input of one batch (see [`Model::Input`]).
+    type Input;
+    /// Number of examples.
+    fn len(&self) -> usize;
+    /// True if there are no examples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The examples `idx` (each `< len()`), in that order, as one batch.
+    fn batch(&self, idx: &[usize]) -> Result<(Self::Input, Targets)>;
+}
+
+impl BatchSource for Split {
+    type Input = Tensor;
+    fn len(&self) -> usize {
+        self.y.len()
+    }
+    /// `x` rows `idx` `[idx.len(), features]` and their targets.
+    fn batch(&self, idx: &[usize]) -> Result<(Tensor, Targets)> {
+        Ok((gather_rows(&self.x, idx), self.y.gather(idx)))
+    }
+}
+
 /// Copies the rows `idx` of a `[rows, d]` tensor.
 pub fn gather_rows(x: &Tensor, idx: &[usize]) -> Tensor {
     let d = x.last_dim();
@@ -115,9 +122,9 @@ pub fn gather_rows(x: &Tensor, idx: &[usize]) -> Tensor {
 /// Hyperparameters of the loop (the optimizer is built by the caller).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Passes over the training rows. Default 30.
+    /// Passes over the training rows. Default 40.
     pub epochs: usize,
-    /// Rows per mini-batch (the last batch of an epoch may be smaller). Default 64.
+    /// Rows per mini-batch (the last batch of an epoch may be smaller). Default 32.
     pub batch_size: usize,
     /// Base learning rate; the schedule scales it per step.
     pub learning_rate: f64,
@@ -136,9 +143,9 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            epochs: 30,
-            batch_size: 64,
-            learning_rate: 1e-3,
+            epochs: 40,
+            batch_size: 32,
+            learning_rate: crate::optim::DEFAULT_LEARNING_RATE,
             schedule: LrSchedule::Constant,
             patience: None,
             max_grad_norm: None,
@@ -254,8 +261,11 @@ pub struct Resume {
     pub best: Option<ParamStore>,
 }
 
-/// Receives progress; the CLI draws a progress bar and writes checkpoints from here.
+/// Receives the loop's progress: a progress bar draws from it, and the checkpoint writer
+/// ([`crate::checkpoint::Checkpointer`]) is one.
 pub trait Observer {
+    /// Once, before the first epoch of this call; `state.epochs_done > 0` when resuming.
+    fn on_start(&mut self, _state: &TrainState) {}
     /// After each optimizer step (1-based `step` within the epoch of `steps` steps).
     fn on_step(&mut self, _epoch: usize, _step: usize, _steps: usize, _loss: f32) {}
     /// After each epoch, with the parameters, the optimizer and the state (for checkpoints).
@@ -274,6 +284,30 @@ pub trait Observer {
 /// An observer that does nothing.
 pub struct Silent;
 impl Observer for Silent {}
+
+/// Two observers in turn (`first` then `second`), e.g. the checkpoint writer and a progress bar.
+pub struct Both<'a>(pub &'a mut dyn Observer, pub &'a mut dyn Observer);
+
+impl Observer for Both<'_> {
+    fn on_start(&mut self, state: &TrainState) {
+        self.0.on_start(state);
+        self.1.on_start(state);
+    }
+    fn on_step(&mut self, epoch: usize, step: usize, steps: usize, loss: f32) {
+        self.0.on_step(epoch, step, steps, loss);
+        self.1.on_step(epoch, step, steps, loss);
+    }
+    fn on_epoch(
+        &mut self,
+        store: &ParamStore,
+        opt: &dyn Optimizer,
+        state: &TrainState,
+        is_best: bool,
+    ) -> Result<()> {
+        self.0.on_epoch(store, opt, state, is_best)?;
+        self.1.on_epoch(store, opt, state, is_best)
+    }
+}
 
 /// The name of the first parameter holding NaN or infinity, if any.
 fn first_non_finite(store: &ParamStore) -> Option<String> {
@@ -315,77 +349,48 @@ fn batch_loss<'a>(
     }
 }
 
-/// Number of rows whose argmax equals the class.
-pub fn count_correct(logits: &Tensor, classes: &[usize]) -> usize {
-    (0..classes.len())
-        .filter(|&i| argmax(logits.row(i)) == classes[i])
-        .count()
-}
-
-/// Index of the largest value (first on ties).
-pub fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-/// R² = 1 − SS_res / SS_tot over all outputs (scikit-learn's `r2_score` with uniform averaging
-/// for one output).
-pub fn r2_score(pred: &Tensor, target: &Tensor) -> f64 {
-    let t = target.data();
-    let n = t.len().max(1) as f64;
-    let mean = t.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let ss_tot: f64 = t.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
-    let ss_res: f64 = pred
-        .data()
-        .iter()
-        .zip(t)
-        .map(|(&p, &v)| (p as f64 - v as f64).powi(2))
-        .sum();
-    if ss_tot == 0.0 {
-        if ss_res == 0.0 { 1.0 } else { 0.0 }
-    } else {
-        1.0 - ss_res / ss_tot
-    }
-}
-
-/// Loss and metric of `model` on a whole split, in inference mode, in batches of `batch_size`.
-pub fn evaluate(
-    model: &dyn Model,
-    store: &ParamStore,
-    data: &Split,
-    cfg: &TrainConfig,
-) -> Result<(f64, f64)> {
-    let n = data.y.len();
+/// Loss and metric of `model` on a whole batch source, in inference mode, in batches of
+/// `max(batch_size, 256)` examples: the mean loss per example and the accuracy (class targets)
+/// or R² (value targets, [`crate::metrics::r2`]).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an empty source; errors of the model's forward pass.
+pub fn evaluate<M, S>(model: &M, store: &ParamStore, data: &S, cfg: &TrainConfig) -> Result<(f64, f64)>
+where
+    M: Model + ?Sized,
+    S: BatchSource<Input = M::Input> + ?Sized,
+{
+    let n = data.len();
     if n == 0 {
-        return Err(Error::Other("evaluate: the split has no rows".into()));
+        return Err(Error::invalid("rows", 0, ">= 1 (evaluate on an empty split)"));
     }
     let mut loss_sum = 0.0;
     let mut correct = 0.0;
-    let mut preds = Vec::new();
+    let (mut preds, mut targets) = (Vec::new(), Vec::new());
     let mut rng = Rng::new(cfg.seed, "eval-unused");
     let bs = cfg.batch_size.max(256);
     let idx: Vec<usize> = (0..n).collect();
+    let mut value_shape = None;
     for chunk in idx.chunks(bs) {
-        let xb = gather_rows(&data.x, chunk);
-        let yb = data.y.gather(chunk);
+        let (xb, yb) = data.batch(chunk)?;
         let mut tape = Tape::eval();
-        let xv = tape.input(xb);
-        let out = model.forward(&mut tape, store, xv, &mut rng)?;
+        let out = model.forward(&mut tape, store, xb, &mut rng)?;
         let (loss, c) = batch_loss(&mut tape, out, &yb, cfg)?;
         loss_sum += tape.value(loss).item()? as f64 * chunk.len() as f64;
         correct += c;
-        if matches!(data.y, Targets::Values(_)) {
+        if let Targets::Values(v) = &yb {
+            value_shape = Some(v.last_dim());
             preds.extend_from_slice(tape.value(out).data());
+            targets.extend_from_slice(v.data());
         }
     }
-    let metric = match &data.y {
-        Targets::Classes(_) => correct / n as f64,
-        Targets::Values(v) => r2_score(&Tensor::new(preds, v.shape())?, v),
+    let metric = match value_shape {
+        None => correct / n as f64,
+        Some(_) => {
+            let p: Vec<f64> = preds.iter().map(|&v| v as f64).collect();
+            let t: Vec<f64> = targets.iter().map(|&v| v as f64).collect();
+            crate::metrics::r2(&p, &t)
+        }
     };
     Ok((loss_sum / n as f64, metric))
 }
@@ -395,29 +400,40 @@ pub fn evaluate(
 /// `resume` is `None` for a fresh run, or the state and best parameters saved by a checkpoint
 /// (with `store` and `opt` restored from the same checkpoint). On return `store` holds
 /// the best parameters by validation loss (when there is a validation split), whatever ended
-/// training. A NaN or infinite loss or gradient stops training with an error naming the epoch and
-/// step (the parameters of that step are not updated); so does an update that leaves a parameter
-/// NaN or infinite, and a NaN or infinite validation loss. In each case the observer has not seen
-/// the failing epoch, so its last checkpoint holds finite parameters.
-pub fn fit(
-    model: &dyn Model,
+/// training.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an invalid `cfg` or an empty training source.
+/// [`Error::Diverged`] when the loss or a gradient is NaN or infinite (the parameters of that
+/// step are not updated), when an update leaves a parameter NaN or infinite, or when the
+/// validation loss is not finite; in each case the observer has not seen the failing epoch, so
+/// its last checkpoint holds finite parameters. Errors of the observer (a failed checkpoint
+/// write) stop training as they are.
+#[allow(clippy::too_many_arguments)]
+pub fn fit<M, S>(
+    model: &M,
     store: &mut ParamStore,
     opt: &mut dyn Optimizer,
-    train: &Split,
-    val: Option<&Split>,
+    train: &S,
+    val: Option<&S>,
     cfg: &TrainConfig,
     resume: Option<Resume>,
     observer: &mut dyn Observer,
-) -> Result<TrainState> {
+) -> Result<TrainState>
+where
+    M: Model + ?Sized,
+    S: BatchSource<Input = M::Input> + ?Sized,
+{
     let Resume {
         mut state,
         best: mut best_params,
     } = resume.unwrap_or_default();
     cfg.validate()?;
-    let n = train.y.len();
+    let n = train.len();
     if n == 0 {
-        return Err(Error::Other("the training split has no rows".into()));
+        return Err(Error::invalid("rows", 0, ">= 1 (the training split is empty)"));
     }
+    observer.on_start(&state);
     let steps_per_epoch = n.div_ceil(cfg.batch_size);
     for epoch in state.epochs_done + 1..=cfg.epochs {
         let start = Instant::now();
@@ -427,35 +443,37 @@ pub fn fit(
         let (mut loss_sum, mut metric_sum) = (0.0f64, 0.0f64);
         let mut preds: Vec<f32> = Vec::new();
         let mut targets: Vec<f32> = Vec::new();
+        let mut value_width = None;
         let mut lr = cfg.learning_rate;
         let mut grad_norm_sum = 0.0f64;
         for (step_in_epoch, chunk) in order.chunks(cfg.batch_size).enumerate() {
-            let xb = gather_rows(&train.x, chunk);
-            let yb = train.y.gather(chunk);
+            let (xb, yb) = train.batch(chunk)?;
+            let step = state.global_step + 1;
+            let diverged = |detail: String| Error::Diverged {
+                epoch,
+                step: Some(step_in_epoch + 1),
+                detail,
+            };
             store.zero_grad();
             let (loss_value, grads) = {
                 let mut tape = Tape::train();
-                let xv = tape.input(xb);
-                let out = model.forward(&mut tape, store, xv, &mut dropout_rng)?;
+                let out = model.forward(&mut tape, store, xb, &mut dropout_rng)?;
                 let (loss, c) = batch_loss(&mut tape, out, &yb, cfg)?;
                 let lv = tape.value(loss).item()?;
                 if !lv.is_finite() {
-                    return Err(Error::Other(format!(
-                        "training stopped: the loss is {lv} at epoch {epoch}, step {} (global step {}); \
-                         parameters were not updated at this step. Try a lower learning_rate or --max-grad-norm",
-                        step_in_epoch + 1,
-                        state.global_step + 1
+                    return Err(diverged(format!(
+                        "the loss is {lv} (global step {step}; parameters were not updated at this step)"
                     )));
                 }
                 metric_sum += c;
                 if let Targets::Values(v) = &yb {
+                    value_width = Some(v.last_dim());
                     preds.extend_from_slice(tape.value(out).data());
                     targets.extend_from_slice(v.data());
                 }
                 (lv, tape.backward(loss)?)
             };
             store.accumulate_owned(grads);
-            let step = state.global_step + 1;
             grad_norm_sum += match cfg.max_grad_norm {
                 Some(max) => crate::optim::clip_grad_norm(store, max)? as f64,
                 None => crate::optim::grad_norm(store),
@@ -463,47 +481,45 @@ pub fn fit(
             lr = cfg.schedule.lr_at(cfg.learning_rate, state.global_step);
             opt.set_learning_rate(lr)?;
             opt.step(store).map_err(|e| match e {
-                Error::NonFinite { what, name, .. } => Error::Other(format!(
-                    "training stopped: non-finite {what} in {name} at epoch {epoch}, step {} (global step {step}); \
-                     parameters were not updated",
-                    step_in_epoch + 1
+                Error::NonFinite { what, name, .. } => diverged(format!(
+                    "non-finite {what} in {name} (global step {step}; parameters were not updated)"
                 )),
                 e => e,
             })?;
             // A finite gradient times a huge learning rate can still overflow a weight; stop
             // here rather than checkpoint it (the next forward pass would only say "NaN loss").
             if let Some(name) = first_non_finite(store) {
-                return Err(Error::Other(format!(
-                    "training stopped: {name} became NaN or infinite in the update at epoch {epoch}, \
-                     step {} (global step {step}, learning rate {lr:e}). Try a lower learning_rate or \
-                     --max-grad-norm",
-                    step_in_epoch + 1
+                return Err(diverged(format!(
+                    "{name} became NaN or infinite in the update (global step {step}, learning rate {lr:e})"
                 )));
             }
             state.global_step = step;
             loss_sum += loss_value as f64 * chunk.len() as f64;
             observer.on_step(epoch, step_in_epoch + 1, steps_per_epoch, loss_value);
         }
-        let train_metric = match &train.y {
-            Targets::Classes(_) => metric_sum / n as f64,
-            Targets::Values(v) => {
-                let shape = [targets.len() / v.last_dim().max(1), v.last_dim()];
-                r2_score(&Tensor::new(preds, &shape)?, &Tensor::new(targets, &shape)?)
+        let train_metric = match value_width {
+            None => metric_sum / n as f64,
+            Some(w) => {
+                let shape = [targets.len() / w.max(1), w];
+                r2_tensor(&Tensor::new(preds, &shape)?, &Tensor::new(targets, &shape)?)
             }
         };
         let (val_loss, val_metric) = match val {
-            Some(v) if !v.y.is_empty() => {
+            Some(v) if !v.is_empty() => {
                 let (l, m) = evaluate(model, store, v, cfg)?;
                 (Some(l), Some(m))
             }
             _ => (None, None),
         };
         if let Some(vl) = val_loss.filter(|l| !l.is_finite()) {
-            return Err(Error::Other(format!(
-                "training stopped: the validation loss is {vl} after epoch {epoch} (global step {}); \
-                 the weights diverged. Try a lower learning_rate or --max-grad-norm",
-                state.global_step
-            )));
+            return Err(Error::Diverged {
+                epoch,
+                step: None,
+                detail: format!(
+                    "the validation loss is {vl} (global step {})",
+                    state.global_step
+                ),
+            });
         }
         state.history.push(EpochRecord {
             epoch,

@@ -16,7 +16,7 @@ use learnable::sampling::{Processed, SAMPLE_STREAM, SamplingConfig, temperature_
 use learnable::data::prepare::Source;
 use serde_json::{Value, json};
 
-use crate::model_dir::ModelDir;
+use learnable::trained::TrainedModel;
 use crate::prep;
 
 const ORDER_HELP: &str = "\
@@ -402,7 +402,7 @@ fn model_row(
     dataset: Option<&str>,
     data: Option<&std::path::Path>,
 ) -> Result<ModelRow> {
-    let model = ModelDir::load(dir)?;
+    let model = TrainedModel::load(dir)?;
     if !model.is_classifier() {
         bail!(
             "logits are for classifiers: {} is a regression model (kind {}), whose output is the \
@@ -411,7 +411,8 @@ fn model_row(
             model.config.kind
         );
     }
-    let (x, ds) = prep::load_for_model_in(Some(dir), dataset, data, &model.config, false)?;
+    let inputs = prep::model_inputs(&model, dataset, data, false)?;
+    let (x, ds) = (&inputs.x, &inputs.dataset);
     let source = match (dataset, data) {
         (Some(name), _) => {
             if matches!(&model.config.source, Source::Bundled(n) if n == name) {
@@ -434,7 +435,7 @@ fn model_row(
         );
     }
     // The whole batch, as `predict` computes it, so both show the same logits to the last bit.
-    let out = model.outputs(&x)?;
+    let out = model.outputs(x)?;
     let logits = out.row(row).to_vec();
     let labels = model.config.classes.clone();
     if labels.len() != logits.len() {
@@ -451,7 +452,7 @@ fn model_row(
         .and_then(|&k| ds.class_names().get(k).cloned());
     Ok(ModelRow {
         dir: dir.to_path_buf(),
-        kind: model.config.kind.clone(),
+        kind: model.config.kind.to_string(),
         source,
         row,
         rows,

@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use learnable::sampling::{SAMPLE_STREAM, SamplingChain, SamplingConfig, sample_rows};
 
+use learnable::inference::Predictor;
+
 use crate::flags::{Given, print_warnings};
-use crate::model_dir::ModelDir;
 use crate::prep;
 
 const PREDICT_HELP: &str = "\
@@ -112,7 +113,8 @@ impl Args {
 pub fn run(args: Args, given: &Given) -> Result<()> {
     // Validate the flags before loading anything, so a typo costs no time.
     let chain = args.chain()?;
-    let model = ModelDir::load(&args.model)?;
+    let predictor = Predictor::load(&args.model)?;
+    let model = predictor.model();
     if args.sample && !model.is_classifier() {
         bail!(
             "--sample draws a class from a classifier's probabilities, but {} is a regression \
@@ -135,19 +137,14 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
             .collect();
         print_warnings(&ignored);
     }
-    let (x, ds) = prep::load_for_model_in(
-        Some(&args.model),
-        args.dataset.as_deref(),
-        args.data.as_deref(),
-        &model.config,
-        false,
-    )?;
-    let out = model.outputs(&x)?;
+    let inputs = prep::model_inputs(model, args.dataset.as_deref(), args.data.as_deref(), false)?;
+    let pred = predictor.predict(&inputs)?;
+    let n = pred.len();
     let mut w = csv::Writer::from_writer(Vec::new());
-    let classes = &model.config.classes;
+    let classes = model.classes();
     if model.is_classifier() {
         let drawn = if args.sample {
-            Some(sample_rows(&chain, &out, &[], args.seed).context("--sample")?)
+            Some(sample_rows(&chain, &pred.outputs, &[], args.seed).context("--sample")?)
         } else {
             None
         };
@@ -160,30 +157,19 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
             header.extend(classes.iter().map(|c| format!("logit_{c}")));
         }
         w.write_record(&header)?;
-        for i in 0..ds.n_rows() {
-            let logits = out.row(i);
-            let dist = chain
-                .distribution(logits, &[])
-                .with_context(|| format!("row {i}"))?;
-            let best = learnable::train::argmax(logits);
-            let label = |k: usize| -> Result<String> {
-                classes.get(k).cloned().with_context(|| {
-                    format!(
-                        "the model has {} outputs but {} class labels",
-                        logits.len(),
-                        classes.len()
-                    )
-                })
-            };
+        let best = pred.class_indices();
+        for i in 0..n {
+            let logits = pred.row(i);
+            let probs = pred.probabilities(i, &chain)?;
             let mut rec = vec![i.to_string()];
             match &drawn {
                 Some(s) => {
-                    rec.push(label(s[i].index)?);
-                    rec.push(label(best)?);
+                    rec.push(classes[s[i].index].clone());
+                    rec.push(classes[best[i]].clone());
                 }
-                None => rec.push(label(best)?),
+                None => rec.push(classes[best[i]].clone()),
             }
-            rec.extend(dist.probabilities().iter().map(|p| format!("{p:.6}")));
+            rec.extend(probs.iter().map(|p| format!("{p:.6}")));
             if args.logits {
                 rec.extend(logits.iter().map(|l| format!("{l:.6}")));
             }
@@ -191,15 +177,15 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
         }
     } else {
         w.write_record(["row", "prediction"])?;
-        for i in 0..ds.n_rows() {
-            w.write_record([i.to_string(), format!("{}", out.row(i)[0])])?;
+        for i in 0..n {
+            w.write_record([i.to_string(), pred.label(i)])?;
         }
     }
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?;
     match &args.out {
         Some(path) => {
             learnable::io::write_atomic(path, &bytes)?;
-            eprintln!("wrote {} predictions to {}", ds.n_rows(), path.display());
+            eprintln!("wrote {n} predictions to {}", path.display());
             if args.sample {
                 eprintln!(
                     "predictions sampled with seed {} (stream \"{SAMPLE_STREAM}.row.<row>\"); chain: {}",

@@ -248,24 +248,59 @@ impl Mlp {
     /// Packs the weights once for inference (see [`PreparedMlp`]). The returned value borrows
     /// `store`, so the weights cannot change while it exists.
     pub fn prepare<'a>(&'a self, store: &'a ParamStore) -> PreparedMlp<'a> {
-        let chain = if self.config.activation == Activation::Relu {
-            self.layers
-                .iter()
-                .enumerate()
-                .map(|(i, &(w, b))| {
-                    let (wv, bv) = (store.value(w), store.value(b));
-                    let [out, inp] = [wv.shape()[0], wv.shape()[1]];
-                    PackedLinear::new(wv.data(), Some(bv.data()), out, inp)
-                        .map(|p| (p, self.relu_epilogue(i)))
-                })
-                .collect()
-        } else {
-            None
-        };
         PreparedMlp {
             mlp: self,
             store,
-            chain,
+            chain: self.pack(store),
+        }
+    }
+
+    /// The packed layers of the fused kernel with their epilogues, for a ReLU MLP on a CPU the
+    /// kernel supports; `None` otherwise (inference then takes the general path). Owned, so a
+    /// long-lived predictor ([`crate::inference::Predictor`]) packs once per load.
+    pub fn pack(&self, store: &ParamStore) -> Option<PackedLayers> {
+        if self.config.activation != Activation::Relu {
+            return None;
+        }
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, &(w, b))| {
+                let (wv, bv) = (store.value(w), store.value(b));
+                let [out, inp] = [wv.shape()[0], wv.shape()[1]];
+                PackedLinear::new(wv.data(), Some(bv.data()), out, inp)
+                    .map(|p| (p, self.relu_epilogue(i)))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(PackedLayers)
+    }
+
+    /// Inference with layers packed by [`Mlp::pack`] (or `None`: the general path): `x`
+    /// `[batch, input_dim]` -> `[batch, output_dim]`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `x` is not `[batch, input_dim]`.
+    pub fn predict_packed(
+        &self,
+        store: &ParamStore,
+        packed: Option<&PackedLayers>,
+        x: &Tensor,
+    ) -> Result<Tensor> {
+        let d = self.config.input_dim;
+        if x.shape().len() != 2 || x.shape()[1] != d {
+            return Err(Error::shape(
+                "Mlp::predict",
+                format!("[batch, {d}]"),
+                x.shape(),
+            ));
+        }
+        let n = x.shape()[0];
+        match packed {
+            Some(PackedLayers(chain)) => {
+                let out = chain[chain.len() - 1].0.out();
+                Tensor::new(chain_forward(chain, x.data(), n), &[n, out])
+            }
+            None => self.predict_unpacked(store, x),
         }
     }
 
@@ -328,28 +363,17 @@ impl Mlp {
 pub struct PreparedMlp<'a> {
     mlp: &'a Mlp,
     store: &'a ParamStore,
-    chain: Option<Vec<(PackedLinear, Epilogue)>>,
+    chain: Option<PackedLayers>,
 }
+
+/// The layers of a ReLU MLP packed for the fused kernel, with their epilogues (see
+/// [`Mlp::pack`]).
+pub struct PackedLayers(Vec<(PackedLinear, Epilogue)>);
 
 impl PreparedMlp<'_> {
     /// `x` `[batch, input_dim]` → `[batch, output_dim]`; same values as [`Mlp::predict`] up to
     /// f32 summation order. Errors: [`Error::Shape`] if `x` is not `[batch, input_dim]`.
     pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
-        let d = self.mlp.config.input_dim;
-        if x.shape().len() != 2 || x.shape()[1] != d {
-            return Err(Error::shape(
-                "Mlp::predict",
-                format!("[batch, {d}]"),
-                x.shape(),
-            ));
-        }
-        let n = x.shape()[0];
-        match &self.chain {
-            Some(chain) => {
-                let out = chain[chain.len() - 1].0.out();
-                Tensor::new(chain_forward(chain, x.data(), n), &[n, out])
-            }
-            _ => self.mlp.predict_unpacked(self.store, x),
-        }
+        self.mlp.predict_packed(self.store, self.chain.as_ref(), x)
     }
 }

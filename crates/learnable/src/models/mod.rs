@@ -1,6 +1,47 @@
-//! Models: linear and logistic regression, softmax regression, MLP.
+//! Models: linear and logistic regression, softmax regression, MLP, and the [`Model`] trait the
+//! training loop ([`crate::train::fit`]) trains.
 
 pub mod lbfgs;
 pub mod linear_regression;
 pub mod logistic_regression;
 pub mod mlp;
+
+use crate::error::Result;
+use crate::param::ParamStore;
+use crate::rng::Rng;
+use crate::tape::{Tape, Var};
+
+/// A model the training loop can train: a forward pass from one batch of typed input to
+/// outputs (logits or predictions) on the tape.
+///
+/// `Input` is what one batch carries: f32 feature rows `[batch, features]` ([`crate::Tensor`])
+/// for tabular models; token ids for a language model. The loop gets it from a
+/// [`crate::train::BatchSource`] with the same `Input`.
+pub trait Model {
+    /// The input of one batch.
+    type Input;
+    /// Outputs `[examples, outputs]` for the batch `x` (logits for classifiers). `rng` drives
+    /// dropout in training mode and is unused in eval mode.
+    fn forward<'a>(
+        &self,
+        tape: &mut Tape<'a>,
+        store: &'a ParamStore,
+        x: Self::Input,
+        rng: &mut Rng,
+    ) -> Result<Var>;
+}
+
+impl Model for mlp::Mlp {
+    type Input = crate::Tensor;
+    /// `x` `[batch, input_dim]` -> `[batch, output_dim]` (see [`mlp::Mlp::forward`]).
+    fn forward<'a>(
+        &self,
+        tape: &mut Tape<'a>,
+        store: &'a ParamStore,
+        x: crate::Tensor,
+        rng: &mut Rng,
+    ) -> Result<Var> {
+        let xv = tape.input(x);
+        mlp::Mlp::forward(self, tape, store, xv, rng)
+    }
+}

@@ -48,7 +48,7 @@ pub struct AdamConfig {
 impl Default for AdamConfig {
     fn default() -> Self {
         AdamConfig {
-            learning_rate: 1e-3,
+            learning_rate: super::DEFAULT_LEARNING_RATE,
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 0.0,
@@ -74,7 +74,7 @@ pub struct AdamWConfig {
 impl Default for AdamWConfig {
     fn default() -> Self {
         AdamWConfig {
-            learning_rate: 1e-3,
+            learning_rate: super::DEFAULT_LEARNING_RATE,
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 0.01,

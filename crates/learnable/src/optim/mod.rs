@@ -57,6 +57,10 @@ use crate::param::ParamStore;
 /// update is elementwise, so the result does not depend on the number of threads.
 pub(crate) const UPDATE_CHUNK: usize = 1 << 15;
 
+/// The default base learning rate of every optimizer and of the training loop (PyTorch's
+/// default for Adam, AdamW and, since 2.0, SGD).
+pub const DEFAULT_LEARNING_RATE: f64 = 1e-3;
+
 /// True if a tensor of `n` elements is worth updating in parallel.
 pub(crate) fn parallel_update(n: usize) -> bool {
     n > UPDATE_CHUNK && rayon::current_num_threads() > 1

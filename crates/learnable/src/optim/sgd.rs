@@ -44,7 +44,7 @@ pub struct SgdConfig {
 impl Default for SgdConfig {
     fn default() -> Self {
         SgdConfig {
-            learning_rate: 1e-3,
+            learning_rate: super::DEFAULT_LEARNING_RATE,
             momentum: 0.0,
             dampening: 0.0,
             nesterov: false,

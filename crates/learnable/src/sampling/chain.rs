@@ -283,11 +283,5 @@ impl SamplingChain {
 /// The row must pass [`validate_logits`].
 pub fn argmax(logits: &[f32]) -> Result<usize, SamplingError> {
     validate_logits(logits)?;
-    let mut best = 0;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > logits[best] {
-            best = i;
-        }
-    }
-    Ok(best)
+    Ok(crate::metrics::argmax(logits))
 }
