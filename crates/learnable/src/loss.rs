@@ -1,8 +1,10 @@
 //! Fused, numerically stable losses, each a [`Tape`] method returning a one-element (shape `[]`)
-//! loss with a hand-written backward pass.
+//! loss (or, for cross-entropy with [`Reduction::None`], one loss per row) with a hand-written
+//! backward pass.
 //!
 //! * [`Tape::cross_entropy`]: softmax cross-entropy from logits, PyTorch's
-//!   `F.cross_entropy(logits, targets, reduction='mean', label_smoothing, ignore_index)`.
+//!   `F.cross_entropy(logits, targets, weight, ignore_index, reduction, label_smoothing)`;
+//!   [`balanced_class_weight`] gives scikit-learn's `'balanced'` class weights for it.
 //! * [`Tape::mse_loss`]: mean squared error, PyTorch's `F.mse_loss(reduction='mean')`.
 //! * [`Tape::bce_with_logits`]: binary cross-entropy from logits, PyTorch's
 //!   `F.binary_cross_entropy_with_logits(reduction='mean')`.
@@ -17,8 +19,59 @@ use crate::kernels::softmax::logsumexp_f64;
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 
+/// How [`Tape::cross_entropy`] reduces the per-row losses (PyTorch's `reduction`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reduction {
+    /// The (weighted) mean over the rows that are not ignored: the sum of the row losses divided
+    /// by the number of such rows, or, with class weights, by the sum of their targets' weights.
+    /// A one-element loss (shape `[]`). PyTorch's default `'mean'`.
+    #[default]
+    Mean,
+    /// The sum of the row losses (ignored rows add 0); shape `[]`. PyTorch's `'sum'`.
+    Sum,
+    /// No reduction: one loss per row, shaped as the logits without their last (class)
+    /// dimension (`[N]` for `[N, C]` logits); ignored rows are 0. PyTorch's `'none'`.
+    None,
+}
+
+impl Reduction {
+    /// PyTorch's name: `"mean"`, `"sum"` or `"none"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reduction::Mean => "mean",
+            Reduction::Sum => "sum",
+            Reduction::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for Reduction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Reduction {
+    type Err = Error;
+
+    /// Parses PyTorch's names `mean`, `sum`, `none`. Errors: [`Error::InvalidArgument`] naming
+    /// `reduction` and the text.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "mean" => Ok(Reduction::Mean),
+            "sum" => Ok(Reduction::Sum),
+            "none" => Ok(Reduction::None),
+            _ => Err(Error::invalid(
+                "reduction",
+                format!("{s:?}"),
+                "mean, sum, none",
+            )),
+        }
+    }
+}
+
 /// Options of [`Tape::cross_entropy`], with PyTorch's defaults.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CrossEntropyOptions {
     /// ε in `[0, 1]`: the target distribution is `(1 − ε)·onehot + ε/C` (Szegedy et al., 2016,
     /// as PyTorch's `label_smoothing`). Default 0 (plain cross-entropy).
@@ -27,15 +80,12 @@ pub struct CrossEntropyOptions {
     /// of the mean (PyTorch's `ignore_index`, whose default −100 can never match a class, hence
     /// `None` here). Used for padding tokens.
     pub ignore_index: Option<usize>,
-}
-
-impl Default for CrossEntropyOptions {
-    fn default() -> Self {
-        CrossEntropyOptions {
-            label_smoothing: 0.0,
-            ignore_index: None,
-        }
-    }
+    /// Per-class weights `w[c]`, one per class (length C), finite and `>= 0` (PyTorch's
+    /// `weight`; [`balanced_class_weight`] computes scikit-learn's `'balanced'` weights).
+    /// `None` (default): every class weighs 1.
+    pub weight: Option<Vec<f32>>,
+    /// How the row losses are reduced; default [`Reduction::Mean`].
+    pub reduction: Reduction,
 }
 
 /// Rows of at least this many logits in total are processed in parallel (fixed row chunks).
@@ -43,22 +93,40 @@ const PAR_MIN: usize = 1 << 15;
 const ROWS_PER_CHUNK: usize = 16;
 
 impl<'a> Tape<'a> {
-    /// Softmax cross-entropy from logits, averaged over the rows that are not ignored.
+    /// Softmax cross-entropy from logits with optional class weights, label smoothing and
+    /// ignored rows, exactly as PyTorch's `F.cross_entropy(logits, targets, weight,
+    /// ignore_index, reduction, label_smoothing)` defines them together.
     ///
     /// `logits`: `[N, C]` (or `[..., C]`, whose leading dims are flattened into N rows);
-    /// `targets`: N class indices in `0..C`. With `lse_i = log Σ_c exp(x_ic)` and ε the label
-    /// smoothing, row i's loss is
-    /// `(1 − ε)·(lse_i − x_{i,y_i}) + ε·(lse_i − mean_c x_ic)` = `(1 − ε)·(−log p_{y_i}) +
-    /// ε·mean_c(−log p_c)`, and the result is the mean over the `n_valid` rows whose target is
-    /// not `ignore_index` (exactly PyTorch's `reduction='mean'` without class weights).
+    /// `targets`: N class indices in `0..C`. With `lse_i = log Σ_c exp(x_ic)`, `−log p_ic =
+    /// lse_i − x_ic`, ε the label smoothing and `w` the class weights (all 1 without `weight`),
+    /// row i's loss is
     ///
-    /// Backward (fused): `dx_i = g·(softmax(x_i) − (1 − ε)·onehot(y_i) − ε/C) / n_valid` for
-    /// valid rows, 0 for ignored rows.
+    /// `ℓ_i = (1 − ε)·w[y_i]·(−log p_{i,y_i}) + (ε/C)·Σ_c w[c]·(−log p_ic)`
     ///
-    /// Errors: [`Error::Shape`] if `logits` is 0-d, has `C = 0`, or `targets.len() != N`;
+    /// (without weights: `(1 − ε)·(−log p_{i,y_i}) + ε·mean_c(−log p_ic)`), and `ℓ_i = 0` for a
+    /// row whose target is `ignore_index`. The result, by `reduction`:
+    /// * [`Reduction::Mean`]: `Σ_i ℓ_i / D`, shape `[]`, with `D` the number of rows that are not
+    ///   ignored, or with weights `D = Σ_{i not ignored} w[y_i]` (PyTorch divides both the NLL
+    ///   and the smoothing term by this same sum). When `D = 0` (every row ignored, N = 0, or
+    ///   every kept target has weight 0) the loss is NaN (0/0), as in PyTorch (not an error, so
+    ///   that evaluation code sees PyTorch's value); [`Tape::backward`] then refuses it with
+    ///   [`Error::NonFinite`], and a training loop stops on it.
+    /// * [`Reduction::Sum`]: `Σ_i ℓ_i`, shape `[]`.
+    /// * [`Reduction::None`]: the `ℓ_i`, shaped as the logits without their last dimension.
+    ///
+    /// Backward (fused): for a row that is not ignored, with `p = softmax(x_i)`,
+    /// `a_i = (1 − ε)·w[y_i] + (ε/C)·Σ_c w[c]`:
+    /// `dx_ij = s_i·(a_i·p_j − (1 − ε)·w[y_i]·[j = y_i] − (ε/C)·w[j])` (without weights:
+    /// `s_i·(p_j − (1 − ε)·[j = y_i] − ε/C)`), where `s_i = g/D` (mean), `g` (sum) or `g_i`
+    /// (none); 0 for ignored rows. All per-row terms are computed in f64 and summed in index
+    /// order, so the result does not depend on the thread count.
+    ///
+    /// Errors: [`Error::Shape`] if `logits` is 0-d, has `C = 0`, `targets.len() != N`, or
+    /// `weight` does not have length C (naming `weight`, its length and C);
     /// [`Error::InvalidArgument`] naming the row and value for a target outside `0..C` (that is
-    /// not `ignore_index`), for `label_smoothing` outside `[0, 1]`, and when every row is
-    /// ignored (or N = 0), where PyTorch returns NaN (0/0) instead.
+    /// not `ignore_index`), for `label_smoothing` outside `[0, 1]`, and naming `weight[j]` for a
+    /// weight that is negative or not finite.
     pub fn cross_entropy(
         &mut self,
         logits: Var,
@@ -92,6 +160,29 @@ impl<'a> Tape<'a> {
                 "0 <= label_smoothing <= 1",
             ));
         }
+        if let Some(w) = &opts.weight {
+            if w.len() != c {
+                return Err(Error::Shape {
+                    op: "cross_entropy",
+                    expected: format!(
+                        "weight of length {c} (one per class of logits {})",
+                        fmt_shape(&shape)
+                    ),
+                    got: format!("weight of length {}", w.len()),
+                });
+            }
+            if let Some((j, v)) = w
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+            {
+                return Err(Error::invalid(
+                    &format!("cross_entropy weight[{j}]"),
+                    v,
+                    "a finite number >= 0",
+                ));
+            }
+        }
         let ignored = |t: usize| opts.ignore_index == Some(t);
         for (i, &t) in targets.iter().enumerate() {
             if t >= c && !ignored(t) {
@@ -106,17 +197,17 @@ impl<'a> Tape<'a> {
                 ));
             }
         }
-        let n_valid = targets.iter().filter(|&&t| !ignored(t)).count();
-        if n_valid == 0 {
-            return Err(Error::invalid(
-                "cross_entropy targets",
-                format!(
-                    "{n} rows, all equal to ignore_index {:?}",
-                    opts.ignore_index
-                ),
-                "at least one row that is not ignored (the mean over zero rows is undefined)",
-            ));
-        }
+        let weight = opts.weight.as_deref();
+        let reduction = opts.reduction;
+        // The mean's divisor: the number of kept rows, or the sum of their targets' weights.
+        let denom: f64 = match weight {
+            None => targets.iter().filter(|&&t| !ignored(t)).count() as f64,
+            Some(w) => targets
+                .iter()
+                .filter(|&&t| !ignored(t))
+                .map(|&t| w[t] as f64)
+                .sum(),
+        };
 
         // Forward: per-row logsumexp (kept for the backward pass) and loss, in f64.
         let x = self.value(logits).data();
@@ -129,11 +220,21 @@ impl<'a> Tape<'a> {
                 return (lse, 0.0);
             }
             let nll = lse - xr[t] as f64;
-            let loss = if eps == 0.0 {
-                nll
-            } else {
-                let mean_x = xr.iter().map(|&v| v as f64).sum::<f64>() / c as f64;
-                (1.0 - eps64) * nll + eps64 * (lse - mean_x)
+            let loss = match weight {
+                None if eps == 0.0 => nll,
+                None => {
+                    let mean_x = xr.iter().map(|&v| v as f64).sum::<f64>() / c as f64;
+                    (1.0 - eps64) * nll + eps64 * (lse - mean_x)
+                }
+                Some(w) if eps == 0.0 => w[t] as f64 * nll,
+                Some(w) => {
+                    let smooth: f64 = xr
+                        .iter()
+                        .zip(w)
+                        .map(|(&v, &wc)| wc as f64 * (lse - v as f64))
+                        .sum();
+                    (1.0 - eps64) * w[t] as f64 * nll + eps64 / c as f64 * smooth
+                }
             };
             (lse, loss)
         };
@@ -146,14 +247,36 @@ impl<'a> Tape<'a> {
         } else {
             (0..n).map(row).collect()
         };
-        let total: f64 = per_row.iter().map(|r| r.1).sum();
-        let loss = (total / n_valid as f64) as f32;
+        let value = match reduction {
+            Reduction::Mean | Reduction::Sum => {
+                let total: f64 = per_row.iter().map(|r| r.1).sum();
+                let loss = if reduction == Reduction::Mean {
+                    total / denom
+                } else {
+                    total
+                };
+                Tensor::scalar(loss as f32)
+            }
+            Reduction::None => Tensor::new(
+                per_row.iter().map(|r| r.1 as f32).collect(),
+                &shape[..shape.len() - 1],
+            )?,
+        };
         let lse: Vec<f64> = per_row.into_iter().map(|r| r.0).collect();
         let targets = targets.to_vec();
         let ignore_index = opts.ignore_index;
+        // Backward constants of the weighted rows: the weights and ε/C·Σ_c w[c].
+        let weight: Option<(Vec<f32>, f64)> = weight.map(|w| {
+            let total: f64 = w.iter().map(|&v| v as f64).sum();
+            (w.to_vec(), eps64 / c as f64 * total)
+        });
 
-        Ok(self.push(Tensor::scalar(loss), &[logits], move |g, ctx| {
-            let scale = g.data()[0] as f64 / n_valid as f64;
+        Ok(self.push(value, &[logits], move |g, ctx| {
+            let scale = match reduction {
+                Reduction::Mean => g.data()[0] as f64 / denom,
+                Reduction::Sum => g.data()[0] as f64,
+                Reduction::None => 0.0, // per row, below
+            };
             let Some((xv, gx)) = ctx.value_and_grad(logits, logits) else {
                 return;
             };
@@ -163,11 +286,28 @@ impl<'a> Tape<'a> {
                 if ignore_index == Some(t) {
                     return;
                 }
+                let scale = match reduction {
+                    Reduction::None => g.data()[i] as f64,
+                    _ => scale,
+                };
                 let xr = &xv.data()[i * c..(i + 1) * c];
-                for (j, (d, &v)) in d.iter_mut().zip(xr).enumerate() {
-                    let p = (v as f64 - lse[i]).exp();
-                    let q = if j == t { on } else { off };
-                    *d += ((p - q) * scale) as f32;
+                match &weight {
+                    None => {
+                        for (j, (d, &v)) in d.iter_mut().zip(xr).enumerate() {
+                            let p = (v as f64 - lse[i]).exp();
+                            let q = if j == t { on } else { off };
+                            *d += ((p - q) * scale) as f32;
+                        }
+                    }
+                    Some((w, smooth)) => {
+                        let wy = (1.0 - eps64) * w[t] as f64;
+                        let a = wy + smooth;
+                        for (j, ((d, &v), &wj)) in d.iter_mut().zip(xr).zip(w).enumerate() {
+                            let p = (v as f64 - lse[i]).exp();
+                            let q = off * wj as f64 + if j == t { wy } else { 0.0 };
+                            *d += ((a * p - q) * scale) as f32;
+                        }
+                    }
                 }
             };
             let gd = gx.data_mut();
@@ -256,6 +396,52 @@ impl<'a> Tape<'a> {
             }),
         )
     }
+}
+
+/// Scikit-learn's `compute_class_weight('balanced', classes=0..n_classes, y)`: class c weighs
+/// `n_samples / (n_classes · count[c])`, so that every class contributes the same total weight
+/// (King & Zeng, 2001). Pass the result as [`CrossEntropyOptions::weight`].
+///
+/// `y`: class indices in `0..n_classes`. Returns `n_classes` weights (computed in f64, rounded
+/// to f32). Example: y = [0, 0, 0, 1], 2 classes → [4/(2·3), 4/(2·1)] = [0.6667, 2.0].
+///
+/// Errors: [`Error::InvalidArgument`] naming `class_weight` when `n_classes` is 0, naming the
+/// row and value for a target outside `0..n_classes`, and naming the class index of a class
+/// with no samples in `y` (scikit-learn raises there too: its weight would be infinite).
+pub fn balanced_class_weight(y: &[usize], n_classes: usize) -> Result<Vec<f32>> {
+    if n_classes == 0 {
+        return Err(Error::invalid(
+            "class_weight 'balanced' n_classes",
+            0,
+            "at least 1 class",
+        ));
+    }
+    let mut count = vec![0usize; n_classes];
+    for (i, &t) in y.iter().enumerate() {
+        match count.get_mut(t) {
+            Some(k) => *k += 1,
+            None => {
+                return Err(Error::invalid(
+                    &format!("class_weight 'balanced' target of row {i}"),
+                    t,
+                    &format!("0..{n_classes} (classes)"),
+                ));
+            }
+        }
+    }
+    if let Some(c) = count.iter().position(|&k| k == 0) {
+        return Err(Error::invalid(
+            "class_weight 'balanced'",
+            format!("class {c} has no samples among the {} targets", y.len()),
+            "every class present at least once (its weight n_samples / (n_classes * count) \
+             would be infinite)",
+        ));
+    }
+    let n = y.len() as f64;
+    Ok(count
+        .iter()
+        .map(|&k| (n / (n_classes as f64 * k as f64)) as f32)
+        .collect())
 }
 
 /// Stable logistic sigmoid in f64.
