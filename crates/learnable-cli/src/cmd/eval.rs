@@ -115,24 +115,39 @@ pub fn run(args: Args) -> Result<()> {
         }
         println!("{} rows of {}", n, ds.name());
         println!("accuracy: {:.4}\n", rep.accuracy);
-        let w = classes.iter().map(|c| c.len()).max().unwrap_or(5).max(5);
-        println!("{:>w$}  precision  recall     f1  support", "class");
+        // Labels longer than learnable::text::MAX_CELL_CHARS are shortened with an ellipsis
+        // (the JSON output keeps them whole); padding never goes through format!'s width,
+        // which panics beyond 65,535.
+        use learnable::text::{Align, render_table};
+        let mut rows = vec![
+            ["class", "precision", "recall", "f1", "support"]
+                .map(String::from)
+                .to_vec(),
+        ];
         for (c, (p, r, f, s)) in classes.iter().zip(&rep.per_class) {
-            println!("{c:>w$}  {p:>9.4}  {r:>6.4}  {f:>5.4}  {s:>7}");
+            rows.push(vec![
+                c.clone(),
+                format!("{p:.4}"),
+                format!("{r:.4}"),
+                format!("{f:.4}"),
+                s.to_string(),
+            ]);
         }
+        print!("{}", render_table(&rows, &[Align::Right], "  "));
         println!("\nconfusion matrix (rows: true class, columns: predicted class)");
-        print!("{:>w$}", "");
-        for c in classes {
-            print!(" {c:>w$}");
-        }
-        println!();
+        let mut rows = vec![
+            std::iter::once(String::new())
+                .chain(classes.iter().cloned())
+                .collect(),
+        ];
         for (c, row) in classes.iter().zip(&rep.confusion) {
-            print!("{c:>w$}");
-            for v in row {
-                print!(" {v:>w$}");
-            }
-            println!();
+            rows.push(
+                std::iter::once(c.clone())
+                    .chain(row.iter().map(|v| v.to_string()))
+                    .collect(),
+            );
         }
+        print!("{}", render_table(&rows, &[Align::Right], " "));
     } else {
         let Target::Values(truth) = ds.target() else {
             bail!(

@@ -560,30 +560,9 @@ fn print_steps(labels: &[String], p: &Processed) {
     print_aligned(&rows);
 }
 
-/// Prints rows of cells, first column left-aligned, the others right-aligned.
+/// Prints rows of cells, first column left-aligned, the others right-aligned (labels longer than
+/// `learnable::text::MAX_CELL_CHARS` shortened with an ellipsis).
 fn print_aligned(rows: &[Vec<String>]) {
-    let ncol = rows.iter().map(|r| r.len()).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..ncol)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for r in rows {
-        let cells: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(c, s)| {
-                if c == 0 {
-                    format!("{s:<w$}", w = widths[c])
-                } else {
-                    format!("{s:>w$}", w = widths[c])
-                }
-            })
-            .collect();
-        println!("{}", cells.join("  ").trim_end());
-    }
+    use learnable::text::{Align, render_table};
+    print!("{}", render_table(rows, &[Align::Left], "  "));
 }
