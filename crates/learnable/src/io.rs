@@ -93,37 +93,123 @@ pub fn save_safetensors<'a>(
     write_atomic(path, &bytes)
 }
 
-/// Reads every tensor of a safetensors file as f32 (F32 stored tensors only).
-/// A truncated or malformed file gives [`Error::Format`] naming the file.
-pub fn load_safetensors(path: impl AsRef<Path>) -> Result<BTreeMap<String, Tensor>> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_safetensors(&bytes, &path.display().to_string())
+/// The tensors and metadata of a safetensors file.
+#[derive(Clone, Debug, Default)]
+pub struct SafetensorsFile {
+    /// Every tensor, by name, as f32.
+    pub tensors: BTreeMap<String, Tensor>,
+    /// The header's `__metadata__` map (empty when absent).
+    pub metadata: BTreeMap<String, String>,
 }
 
-/// Parses safetensors bytes into f32 tensors; `origin` names the source in errors.
-pub fn parse_safetensors(bytes: &[u8], origin: &str) -> Result<BTreeMap<String, Tensor>> {
-    use safetensors::tensor::Dtype;
-    let fmt = |reason: String| Error::Format {
-        path: origin.to_string(),
-        reason,
-    };
-    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| fmt(e.to_string()))?;
-    let mut out = BTreeMap::new();
-    for (name, view) in st.tensors() {
-        if view.dtype() != Dtype::F32 {
-            return Err(fmt(format!(
-                "tensor {name} has dtype {:?}, expected F32",
-                view.dtype()
-            )));
+/// Reads every tensor of a safetensors file as f32 (F32 stored tensors only), with the
+/// header's metadata.
+///
+/// The header goes through the hardened reader of [`crate::size::safetensors_header`]: the
+/// 8-byte length is checked against the file size and a 100 MB cap before the header is read,
+/// and every tensor's dtype, shape and byte range are checked against the file before any
+/// tensor data is read; then the tensors are read one by one, each into its own buffer (no
+/// copy of the whole file in memory). Only regular files are read (`/dev/zero` or a pipe is
+/// refused at once).
+///
+/// # Errors
+/// [`Error::Io`] naming the file if it cannot be opened or read; [`Error::Format`] naming the
+/// file and, where one is involved, the tensor, with the declared and actual sizes: a file
+/// shorter than 8 bytes, a header length past the end of the file or over the cap, invalid
+/// header JSON, a tensor whose byte range runs past the end of the file or disagrees with its
+/// shape, gaps or overlaps between tensors, and a dtype other than F32.
+pub fn read_safetensors(path: impl AsRef<Path>) -> Result<SafetensorsFile> {
+    use std::io::Read;
+    let path = path.as_ref();
+    let origin = path.display().to_string();
+    let (header, mut file) = crate::size::safetensors_header::open_header(path)?;
+    check_f32(&header, &origin)?;
+    // The tensors tile the data section (checked by the header reader): read them in offset
+    // order, straight from the file into each tensor's f32 buffer.
+    let mut order: Vec<&crate::size::TensorInfo> = header.tensors.iter().collect();
+    order.sort_by_key(|t| t.data_offsets);
+    let mut tensors = BTreeMap::new();
+    for t in order {
+        let mut data = vec![0f32; t.numel as usize];
+        file.read_exact(bytemuck::cast_slice_mut(&mut data))
+            .map_err(|e| {
+                let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    format!(
+                        "tensor {}: the file ended inside its data_offsets [{}, {}] (did it \
+                         change while being read?)",
+                        t.name, t.data_offsets[0], t.data_offsets[1]
+                    )
+                } else {
+                    format!("tensor {}: {e}", t.name)
+                };
+                Error::Format {
+                    path: origin.clone(),
+                    reason,
+                }
+            })?;
+        // Stored little-endian; a no-op on little-endian machines.
+        for v in &mut data {
+            *v = f32::from_bits(u32::from_le(v.to_bits()));
         }
-        let data: Vec<f32> = view
-            .data()
+        tensors.insert(t.name.clone(), tensor_of(t, data, &origin)?);
+    }
+    Ok(SafetensorsFile {
+        tensors,
+        metadata: header.metadata,
+    })
+}
+
+/// Reads every tensor of a safetensors file as f32 (F32 stored tensors only); see
+/// [`read_safetensors`] for the checks and errors.
+pub fn load_safetensors(path: impl AsRef<Path>) -> Result<BTreeMap<String, Tensor>> {
+    Ok(read_safetensors(path)?.tensors)
+}
+
+/// Parses safetensors bytes held in memory into f32 tensors and metadata; `origin` names the
+/// source in errors. Same checks and errors as [`read_safetensors`].
+pub fn parse_safetensors_file(bytes: &[u8], origin: &str) -> Result<SafetensorsFile> {
+    let header = crate::size::safetensors_header::parse_header(bytes, origin)?;
+    check_f32(&header, origin)?;
+    // parse_header checked 8 + header_len + data_len == bytes.len() and every range.
+    let data = &bytes[8 + header.header_len as usize..];
+    let mut tensors = BTreeMap::new();
+    for t in &header.tensors {
+        let [begin, end] = t.data_offsets;
+        let values: Vec<f32> = data[begin as usize..end as usize]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let t = Tensor::new(data, view.shape()).map_err(|e| fmt(e.to_string()))?;
-        out.insert(name, t);
+        tensors.insert(t.name.clone(), tensor_of(t, values, origin)?);
     }
-    Ok(out)
+    Ok(SafetensorsFile {
+        tensors,
+        metadata: header.metadata,
+    })
+}
+
+/// Parses safetensors bytes into f32 tensors; `origin` names the source in errors. See
+/// [`parse_safetensors_file`].
+pub fn parse_safetensors(bytes: &[u8], origin: &str) -> Result<BTreeMap<String, Tensor>> {
+    Ok(parse_safetensors_file(bytes, origin)?.tensors)
+}
+
+/// Refuses any tensor not stored as F32, before any data is read.
+fn check_f32(header: &crate::size::SafetensorsHeader, origin: &str) -> Result<()> {
+    use crate::size::StDtype;
+    match header.tensors.iter().find(|t| t.dtype != StDtype::F32) {
+        Some(t) => Err(Error::Format {
+            path: origin.to_string(),
+            reason: format!("tensor {} has dtype {}, expected F32", t.name, t.dtype),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The tensor `info` describes, holding `data`.
+fn tensor_of(info: &crate::size::TensorInfo, data: Vec<f32>, origin: &str) -> Result<Tensor> {
+    let shape: Vec<usize> = info.shape.iter().map(|&d| d as usize).collect();
+    Tensor::new(data, &shape).map_err(|e| Error::Format {
+        path: origin.to_string(),
+        reason: format!("tensor {}: {e}", info.name),
+    })
 }

@@ -108,13 +108,7 @@ impl From<SizeError> for crate::Error {
     fn from(e: SizeError) -> Self {
         match e {
             SizeError::Io { path, source } => crate::Error::Io { path, source },
-            SizeError::Header(HeaderError::Io { path, source }) => {
-                crate::Error::Io { path, source }
-            }
-            SizeError::Header(HeaderError::Invalid { path, kind }) => crate::Error::Format {
-                path,
-                reason: kind.to_string(),
-            },
+            SizeError::Header(e) => e.into(),
             SizeError::Config { path, reason }
             | SizeError::Index { path, reason }
             | SizeError::NotAModel { path, reason } => crate::Error::Format { path, reason },
