@@ -103,7 +103,8 @@ pub struct SafetensorsFile {
 }
 
 /// Reads every tensor of a safetensors file as f32 (F32 stored tensors only), with the
-/// header's metadata.
+/// header's metadata. A tensor holding NaN or an infinity is refused: weights, gradients and
+/// optimizer moments are finite, and a non-finite one would only give NaN outputs later.
 ///
 /// The header goes through the hardened reader of [`crate::size::safetensors_header`]: the
 /// 8-byte length is checked against the file size and a 100 MB cap before the header is read,
@@ -117,7 +118,8 @@ pub struct SafetensorsFile {
 /// file and, where one is involved, the tensor, with the declared and actual sizes: a file
 /// shorter than 8 bytes, a header length past the end of the file or over the cap, invalid
 /// header JSON, a tensor whose byte range runs past the end of the file or disagrees with its
-/// shape, gaps or overlaps between tensors, and a dtype other than F32.
+/// shape, gaps or overlaps between tensors, a dtype other than F32, and a NaN or infinite
+/// value (`tensor layers.1.weight holds NaN (first at index 12 of 48)`).
 pub fn read_safetensors(path: impl AsRef<Path>) -> Result<SafetensorsFile> {
     use std::io::Read;
     let path = path.as_ref();
@@ -205,8 +207,20 @@ fn check_f32(header: &crate::size::SafetensorsHeader, origin: &str) -> Result<()
     }
 }
 
-/// The tensor `info` describes, holding `data`.
+/// The tensor `info` describes, holding `data`; refuses NaN and infinite values, naming the
+/// tensor, the value and the (row-major) index of the first one.
 fn tensor_of(info: &crate::size::TensorInfo, data: Vec<f32>, origin: &str) -> Result<Tensor> {
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        return Err(Error::Format {
+            path: origin.to_string(),
+            reason: format!(
+                "tensor {} holds {} (first at index {i} of {})",
+                info.name,
+                data[i],
+                data.len()
+            ),
+        });
+    }
     let shape: Vec<usize> = info.shape.iter().map(|&d| d as usize).collect();
     Tensor::new(data, &shape).map_err(|e| Error::Format {
         path: origin.to_string(),

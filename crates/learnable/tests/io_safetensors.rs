@@ -191,3 +191,42 @@ fn param_store_load_gives_the_same_named_errors() {
     store.load(&p).unwrap();
     assert_eq!(store.value(store.id("a").unwrap()).data(), &[1.0, 2.0]);
 }
+
+#[test]
+fn a_nan_or_infinite_weight_is_refused_naming_the_tensor_the_value_and_its_index() {
+    // Before the fix such a file loaded, and a model built on it printed NaN outputs (or an
+    // accuracy computed from them) and exited 0.
+    let tmp = tempfile::tempdir().unwrap();
+    for (bad, shown) in [
+        (f32::NAN, "NaN"),
+        (f32::INFINITY, "inf"),
+        (f32::NEG_INFINITY, "-inf"),
+    ] {
+        let mut w = Tensor::zeros(&[4, 12]);
+        w.data_mut()[12] = bad;
+        w.data_mut()[30] = bad;
+        let ok = Tensor::zeros(&[4]);
+        let p = tmp.path().join("model.safetensors");
+        save_safetensors(&p, [("layers.0.bias", &ok), ("layers.1.weight", &w)]).unwrap();
+        let e = load_err(&p);
+        assert!(
+            e.contains(&format!(
+                "tensor layers.1.weight holds {shown} (first at index 12 of 48)"
+            )),
+            "{e}"
+        );
+        let mut store = ParamStore::new();
+        store.add("layers.0.bias", Tensor::zeros(&[4])).unwrap();
+        store
+            .add("layers.1.weight", Tensor::zeros(&[4, 12]))
+            .unwrap();
+        let e = store.load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("model.safetensors") && e.contains("tensor layers.1.weight holds"),
+            "{e}"
+        );
+        // The header alone (what `learnable params` reads) is still readable.
+        let h = learnable::size::read_header(&p).unwrap();
+        assert_eq!(h.total_elements(), 52);
+    }
+}
