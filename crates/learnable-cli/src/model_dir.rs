@@ -89,10 +89,8 @@ impl ModelDir {
                 dir.display()
             );
         }
-        let text = std::fs::read_to_string(&cfg_path)
-            .with_context(|| format!("cannot read {}", cfg_path.display()))?;
-        let config: ModelConfig = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a learnable model config", cfg_path.display()))?;
+        let config: ModelConfig =
+            learnable::io::read_json_file(&cfg_path, learnable::io::MAX_CONFIG_BYTES, "model config")?;
         if config.format != "learnable-model" || config.version != FORMAT_VERSION {
             bail!(
                 "{}: unsupported format {:?} version {} (expected learnable-model version {FORMAT_VERSION})",

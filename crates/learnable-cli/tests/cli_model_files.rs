@@ -112,3 +112,84 @@ fn eval_refuses_a_truncated_model_naming_the_tensor_and_the_sizes() {
         "{s}"
     );
 }
+
+/// Writes `cfg` as `dir/m/config.json`.
+fn write_config(dir: &Path, cfg: &serde_json::Value) {
+    std::fs::write(
+        dir.join("m/config.json"),
+        serde_json::to_string_pretty(cfg).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_config_value_of_the_wrong_type_or_range_is_named_by_its_field_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    learnable(tmp.path())
+        .args([
+            "train",
+            "--dataset",
+            "iris",
+            "--hidden",
+            "4",
+            "--epochs",
+            "1",
+            "--quiet",
+        ])
+        .args(["--out", "m"])
+        .assert()
+        .success();
+    let cfg_path = tmp.path().join("m/config.json");
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    // Before the fix: "m/config.json is not a learnable model config: invalid value: integer
+    // `-5`, expected usize at line L column C", without the field.
+    let mut cfg = good.clone();
+    cfg["network"]["hidden"] = serde_json::json!([-5]);
+    write_config(tmp.path(), &cfg);
+    let (code, s) = run(tmp.path(), &["eval", "--model", "m", "--dataset", "iris"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert!(
+        s.contains("config.json")
+            && s.contains("field network.hidden[0]: invalid value: integer `-5`, expected usize"),
+        "{s}"
+    );
+    let mut cfg = good.clone();
+    cfg["network"]["dropout"] = serde_json::json!("high");
+    write_config(tmp.path(), &cfg);
+    let (code, s) = run(tmp.path(), &["eval", "--model", "m", "--dataset", "iris"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert!(
+        s.contains("field network.dropout: invalid type: string"),
+        "{s}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_json_that_is_a_device_is_refused_without_reading_it() {
+    // Before the fix a config.json linked to /dev/zero was read until memory ran out.
+    let tmp = tempfile::tempdir().unwrap();
+    train(tmp.path());
+    let cfg_path = tmp.path().join("m/config.json");
+    std::fs::remove_file(&cfg_path).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &cfg_path).unwrap();
+    let o = learnable(tmp.path())
+        .args(["eval", "--model", "m", "--dataset", "iris"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let s = out_str(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(
+        s.contains("config.json") && s.contains("not a regular file (a character device)"),
+        "{s}"
+    );
+    // `learnable params` on a device: named, not read.
+    let (code, s) = run(tmp.path(), &["params", "/dev/zero"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert!(
+        s.contains("/dev/zero: not a regular file (a character device)"),
+        "{s}"
+    );
+}

@@ -1,4 +1,5 @@
-//! File helpers: atomic writes and safetensors reading/writing of named f32 tensors.
+//! File helpers: atomic writes, capped reads of small text files, JSON parsing whose errors
+//! name the field path, and safetensors reading/writing of named f32 tensors.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -31,6 +32,109 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+/// Largest model `config.json` read, in bytes (64 MiB; a real one is a few kilobytes, or a few
+/// megabytes with many one-hot categories).
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// Reads a small text file whole (a config.json, an index), refusing before reading it one
+/// that is not a regular file (`/dev/zero`, a pipe, a directory) or is larger than `max_bytes`;
+/// `what` says what the file is in errors (`model config`). A file that grows while being read
+/// is cut at `max_bytes + 1` bytes and refused the same way, so no more than that is ever read.
+///
+/// # Errors
+/// [`Error::Io`] naming the file if it cannot be opened or read; [`Error::Format`] naming the
+/// file for a non-regular file (`not a regular file (a character device); a model config must
+/// be a file`), a file over the cap (`200000000 bytes, more than the 67108864 bytes a model
+/// config may have`), or text that is not UTF-8.
+pub fn read_to_string_capped(path: impl AsRef<Path>, max_bytes: u64, what: &str) -> Result<String> {
+    use std::io::Read;
+    let path = path.as_ref();
+    let bad = |reason: String| Error::Format {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(bad(format!(
+            "not a regular file ({}); a {what} must be a file",
+            crate::size::safetensors_header::file_type_name(&meta.file_type())
+        )));
+    }
+    let too_big = |len: u64| {
+        bad(format!(
+            "{len} bytes, more than the {max_bytes} bytes a {what} may have"
+        ))
+    };
+    if meta.len() > max_bytes {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// Parses JSON `text` into `T`; `origin` (the file) is named in errors, with the path of the
+/// field at fault as written in the file: `field network.hidden[0]: invalid value: integer
+/// `-5`, expected usize at line 7 column 13` (the field path comes from
+/// `serde_path_to_error`; `.` would be the document itself, and is left out).
+///
+/// # Errors
+/// [`Error::Format`] naming `origin`, the field path and serde's message, for malformed JSON,
+/// a missing field, or a value of the wrong type or range.
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(e, origin))?;
+    de.end().map_err(|e| Error::Format {
+        path: origin.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(value)
+}
+
+/// As [`parse_json`], for JSON already parsed into a [`serde_json::Value`] (serde gives no
+/// line and column then, but the field path is named all the same).
+pub fn from_json_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    origin: &str,
+) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| json_error(e, origin))
+}
+
+/// Reads a JSON file with [`read_to_string_capped`] and parses it with [`parse_json`].
+pub fn read_json_file<T: serde::de::DeserializeOwned>(
+    path: impl AsRef<Path>,
+    max_bytes: u64,
+    what: &str,
+) -> Result<T> {
+    let path = path.as_ref();
+    let text = read_to_string_capped(path, max_bytes, what)?;
+    parse_json(&text, &path.display().to_string())
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>, origin: &str) -> Error {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    Error::Format {
+        path: origin.to_string(),
+        reason: if path == "." {
+            inner.to_string()
+        } else {
+            format!("field {path}: {inner}")
+        },
+    }
 }
 
 /// Serialises named f32 tensors to safetensors bytes, deterministically: tensors sorted by name,

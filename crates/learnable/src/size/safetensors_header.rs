@@ -412,8 +412,8 @@ pub fn open_header(
     Ok((header, file))
 }
 
-/// What a non-regular file is, for [`HeaderErrorKind::NotAFile`].
-fn file_type_name(t: &std::fs::FileType) -> &'static str {
+/// What a non-regular file is, for [`HeaderErrorKind::NotAFile`] and capped reads.
+pub(crate) fn file_type_name(t: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
