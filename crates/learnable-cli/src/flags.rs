@@ -78,8 +78,14 @@ pub fn invalid_flag_message(name: &str, value: &str, allowed: &str) -> Option<St
 }
 
 /// The message of one error of the chain, with a library setting named by its flag when the
-/// error is an invalid setting that has one.
-pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
+/// error is an invalid setting that has one and `command` (the subcommand that ran; `None`:
+/// any) defines that flag. A setting the subcommand has no flag for came from somewhere else (a
+/// model's config.json) and keeps the library's words rather than naming a flag the user never
+/// had.
+pub fn cause_message(
+    cause: &(dyn std::error::Error + 'static),
+    command: Option<&clap::Command>,
+) -> String {
     use learnable::sampling::SamplingError;
     let invalid = match cause.downcast_ref::<learnable::Error>() {
         Some(learnable::Error::InvalidArgument {
@@ -101,7 +107,18 @@ pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
             _ => None,
         },
     };
+    let defined = |name: &str| match (command, flag_for(name)) {
+        (None, _) => true,
+        (Some(cmd), Some(flag)) => flag.split(" + ").all(|f| {
+            cmd.get_arguments().any(|a| {
+                a.get_long()
+                    .is_some_and(|l| f.strip_prefix("--") == Some(l))
+            })
+        }),
+        (Some(_), None) => false,
+    };
     invalid
+        .filter(|(n, _, _)| defined(n))
         .and_then(|(n, v, a)| invalid_flag_message(n, v, a))
         .unwrap_or_else(|| cause.to_string())
 }
@@ -110,10 +127,14 @@ pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
 /// the message so far (anyhow contexts that embed their source, io errors wrapped with the
 /// path), so nothing is printed twice. An invalid setting is named by its flag, also where an
 /// earlier context embedded the library's wording.
-pub fn error_message(e: &anyhow::Error) -> String {
+///
+/// `command` is the subcommand that ran: only the flags it defines are named (see
+/// [`cause_message`]), so that `learnable eval` on a config.json holding `"dropout": 2.0` does
+/// not blame a `--dropout` flag that eval does not have.
+pub fn error_message(e: &anyhow::Error, command: Option<&clap::Command>) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
-        let (plain, shown) = (cause.to_string(), cause_message(cause));
+        let (plain, shown) = (cause.to_string(), cause_message(cause, command));
         if msg.is_empty() {
             msg = shown;
         } else if msg.contains(&plain) {
@@ -305,10 +326,10 @@ mod tests {
         let e = anyhow::anyhow!("training failed: {inner}").context("train");
         // anyhow's chain here is "train" then "training failed: ..." (a plain message, no
         // downcast): the library wording stays where the error is not typed.
-        assert!(error_message(&e).contains("learning_rate"));
+        assert!(error_message(&e, None).contains("learning_rate"));
         let typed = anyhow::Error::new(inner).context("--model mlp");
         assert_eq!(
-            error_message(&typed),
+            error_message(&typed, None),
             "--model mlp: --learning-rate -1 is out of range: allowed finite and > 0"
         );
     }
@@ -354,6 +375,29 @@ mod tests {
         assert_eq!(
             draw.check("--draw", "-1").unwrap_err().0,
             "--draw -1 is out of range: allowed 0 <= --draw <= 10000000"
+        );
+    }
+
+    #[test]
+    fn a_setting_is_named_by_a_flag_only_where_the_subcommand_has_that_flag() {
+        // `eval` has no --dropout: an invalid dropout there came from a model's config.json.
+        let eval = clap::Command::new("eval").arg(clap::Arg::new("model").long("model"));
+        let train = clap::Command::new("train").arg(clap::Arg::new("dropout").long("dropout"));
+        let e = || anyhow::Error::new(learnable::Error::invalid("dropout", 2, "[0, 1)"));
+        assert_eq!(
+            error_message(&e(), Some(&eval)),
+            "invalid value for dropout: 2 (allowed: [0, 1))"
+        );
+        assert_eq!(
+            error_message(&e(), Some(&train)),
+            "--dropout 2 is out of range: allowed [0, 1)"
+        );
+        // A sum of two settings needs both flags.
+        let both = learnable::Error::invalid("val_fraction + test_fraction", 1.2, "< 1");
+        let one = clap::Command::new("x").arg(clap::Arg::new("v").long("val-fraction"));
+        assert_eq!(
+            error_message(&anyhow::Error::new(both), Some(&one)),
+            "invalid value for val_fraction + test_fraction: 1.2 (allowed: < 1)"
         );
     }
 }

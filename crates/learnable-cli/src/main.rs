@@ -71,7 +71,12 @@ fn main() {
         Command::Params(a) => cmd::params::run(a),
     };
     if let Err(e) = result {
-        eprintln!("error: {}", flags::error_message(&e));
+        // Settings are named by their flag only where this subcommand has that flag.
+        let cli = Cli::command();
+        let sub = matches
+            .subcommand_name()
+            .and_then(|name| cli.find_subcommand(name));
+        eprintln!("error: {}", flags::error_message(&e, sub));
         std::process::exit(1);
     }
 }

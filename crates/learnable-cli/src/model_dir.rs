@@ -89,8 +89,11 @@ impl ModelDir {
                 dir.display()
             );
         }
-        let config: ModelConfig =
-            learnable::io::read_json_file(&cfg_path, learnable::io::MAX_CONFIG_BYTES, "model config")?;
+        let config: ModelConfig = learnable::io::read_json_file(
+            &cfg_path,
+            learnable::io::MAX_CONFIG_BYTES,
+            "model config",
+        )?;
         if config.format != "learnable-model" || config.version != FORMAT_VERSION {
             bail!(
                 "{}: unsupported format {:?} version {} (expected learnable-model version {FORMAT_VERSION})",
@@ -102,7 +105,7 @@ impl ModelDir {
         config
             .network
             .validate()
-            .with_context(|| format!("{}: invalid network", cfg_path.display()))?;
+            .map_err(|e| e.in_file_field(&cfg_path, "network"))?;
         let out_dim = config.network.output_dim;
         match config.task.as_str() {
             "classification" if config.classes.len() != out_dim => bail!(
