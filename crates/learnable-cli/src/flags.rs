@@ -87,8 +87,14 @@ pub fn invalid_flag_message(name: &str, value: &str, allowed: &str) -> Option<St
 }
 
 /// The message of one error of the chain, with a library setting named by its flag when the
-/// error is an invalid setting that has one.
-pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
+/// error is an invalid setting that has one and `command` (the subcommand that ran; `None`:
+/// any) defines that flag. A setting the subcommand has no flag for came from somewhere else (a
+/// model's config.json) and keeps the library's words rather than naming a flag the user never
+/// had.
+pub fn cause_message(
+    cause: &(dyn std::error::Error + 'static),
+    command: Option<&clap::Command>,
+) -> String {
     use learnable::sampling::SamplingError;
     let invalid = match cause.downcast_ref::<learnable::Error>() {
         Some(learnable::Error::InvalidArgument {
@@ -110,7 +116,18 @@ pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
             _ => None,
         },
     };
+    let defined = |name: &str| match (command, flag_for(name)) {
+        (None, _) => true,
+        (Some(cmd), Some(flag)) => flag.split(" + ").all(|f| {
+            cmd.get_arguments().any(|a| {
+                a.get_long()
+                    .is_some_and(|l| f.strip_prefix("--") == Some(l))
+            })
+        }),
+        (Some(_), None) => false,
+    };
     invalid
+        .filter(|(n, _, _)| defined(n))
         .and_then(|(n, v, a)| invalid_flag_message(n, v, a))
         .unwrap_or_else(|| cause.to_string())
 }
@@ -119,10 +136,14 @@ pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
 /// the message so far (anyhow contexts that embed their source, io errors wrapped with the
 /// path), so nothing is printed twice. An invalid setting is named by its flag, also where an
 /// earlier context embedded the library's wording.
-pub fn error_message(e: &anyhow::Error) -> String {
+///
+/// `command` is the subcommand that ran: only the flags it defines are named (see
+/// [`cause_message`]), so that `learnable eval` on a config.json holding `"dropout": 2.0` does
+/// not blame a `--dropout` flag that eval does not have.
+pub fn error_message(e: &anyhow::Error, command: Option<&clap::Command>) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
-        let (plain, shown) = (cause.to_string(), cause_message(cause));
+        let (plain, shown) = (cause.to_string(), cause_message(cause, command));
         if msg.is_empty() {
             msg = shown;
         } else if msg.contains(&plain) {
@@ -132,6 +153,122 @@ pub fn error_message(e: &anyhow::Error) -> String {
         }
     }
     msg
+}
+
+/// A flag value that is not a whole number or is outside its range, as the user sees it:
+/// `--epochs -1 is out of range: allowed >= 1`. [`Count`] returns it (inside clap's error) and
+/// `main` prints it as `error: MESSAGE` with exit code 1, as every other range error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagValueError(pub String);
+
+impl std::fmt::Display for FlagValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FlagValueError {}
+
+/// The [`FlagValueError`] inside a clap error, if a [`Count`] parser raised it.
+pub fn flag_value_error(e: &clap::Error) -> Option<&FlagValueError> {
+    use std::error::Error as _;
+    e.source()?.downcast_ref::<FlagValueError>()
+}
+
+/// Unsigned integer types a [`Count`] flag can hold.
+pub trait CountInt: TryFrom<u64> + Clone + Send + Sync + 'static {
+    /// The type's largest value.
+    const MAX: u64;
+}
+
+impl CountInt for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+
+impl CountInt for u64 {
+    const MAX: u64 = u64::MAX;
+}
+
+impl CountInt for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+
+/// A clap value parser for whole-number flags (counts, sizes, seeds, indices): the value must
+/// be a whole number in `min..=max`. Negative numbers, fractions and values beyond the type are
+/// reported in the same words as the library's range errors, naming the flag and its range:
+/// `--epochs -1 is out of range: allowed >= 1`, `--draw 20000000 is out of range: allowed
+/// 0 <= --draw <= 10000000`, `--seed x is not valid: allowed a whole number >= 0`.
+/// Give the argument `allow_negative_numbers = true` too, so that clap passes `-1` to the
+/// parser instead of reading it as a flag.
+#[derive(Clone, Debug)]
+pub struct Count<T> {
+    min: u64,
+    max: u64,
+    _type: std::marker::PhantomData<fn() -> T>,
+}
+
+/// A [`Count`] parser for values `>= min` (up to the type's largest value).
+pub fn count<T: CountInt>(min: u64) -> Count<T> {
+    count_in(min, T::MAX)
+}
+
+/// A [`Count`] parser for values in `min..=max` (`max` at most the type's largest value).
+pub fn count_in<T: CountInt>(min: u64, max: u64) -> Count<T> {
+    Count {
+        min,
+        max: max.min(T::MAX),
+        _type: std::marker::PhantomData,
+    }
+}
+
+impl<T: CountInt> Count<T> {
+    /// Checks `value` of `flag` (e.g. `--epochs`).
+    pub fn check(&self, flag: &str, value: &str) -> Result<T, FlagValueError> {
+        let t = value.trim();
+        let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+        let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        // Beyond i128 (39 digits or more) is out of range for every type here.
+        let parsed = t.parse::<i128>().ok();
+        let above = parsed.is_none_or(|v| v > self.max as i128);
+        let allowed = if self.max < T::MAX || (whole && above && !t.starts_with('-')) {
+            format!("{} <= {flag} <= {}", self.min, self.max)
+        } else {
+            format!(">= {}", self.min)
+        };
+        if !whole {
+            return Err(FlagValueError(format!(
+                "{flag} {value} is not valid: allowed a whole number {allowed}"
+            )));
+        }
+        match parsed {
+            Some(v) if v >= self.min as i128 && v <= self.max as i128 => T::try_from(v as u64)
+                .map_err(|_| FlagValueError(format!("{flag} {value} is out of range"))),
+            _ => Err(FlagValueError(format!(
+                "{flag} {value} is out of range: allowed {allowed}"
+            ))),
+        }
+    }
+}
+
+impl<T: CountInt> clap::builder::TypedValueParser for Count<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let flag = arg
+            .and_then(|a| a.get_long())
+            .map(|l| format!("--{l}"))
+            .unwrap_or_else(|| "value".to_string());
+        let this = self.clone();
+        // clap's parser for a closure keeps the closure's error as the source of its own, which
+        // is how `main` finds the FlagValueError again.
+        let check = move |s: &str| this.check(&flag, s);
+        clap::builder::TypedValueParser::parse_ref(&check, cmd, arg, value)
+    }
 }
 
 /// The arguments the user typed on the command line (clap ids: field names such as
@@ -198,11 +335,78 @@ mod tests {
         let e = anyhow::anyhow!("training failed: {inner}").context("train");
         // anyhow's chain here is "train" then "training failed: ..." (a plain message, no
         // downcast): the library wording stays where the error is not typed.
-        assert!(error_message(&e).contains("learning_rate"));
+        assert!(error_message(&e, None).contains("learning_rate"));
         let typed = anyhow::Error::new(inner).context("--model mlp");
         assert_eq!(
-            error_message(&typed),
+            error_message(&typed, None),
             "--model mlp: --learning-rate -1 is out of range: allowed finite and > 0"
+        );
+    }
+
+    #[test]
+    fn a_count_flag_names_itself_and_its_range() {
+        // Expected strings written by hand from the format documented on Count.
+        let epochs = count::<usize>(1);
+        assert_eq!(epochs.check("--epochs", "40"), Ok(40));
+        let msg = |r: Result<usize, FlagValueError>| r.unwrap_err().0;
+        assert_eq!(
+            msg(epochs.check("--epochs", "-1")),
+            "--epochs -1 is out of range: allowed >= 1"
+        );
+        assert_eq!(
+            msg(epochs.check("--epochs", "0")),
+            "--epochs 0 is out of range: allowed >= 1"
+        );
+        assert_eq!(
+            msg(epochs.check("--epochs", "1.5")),
+            "--epochs 1.5 is not valid: allowed a whole number >= 1"
+        );
+        assert_eq!(
+            msg(epochs.check("--epochs", "")),
+            "--epochs  is not valid: allowed a whole number >= 1"
+        );
+        // Above the type: the upper bound is named (usize::MAX on a 64-bit target).
+        assert_eq!(
+            msg(epochs.check("--epochs", "99999999999999999999999999999999999999999")),
+            format!(
+                "--epochs 99999999999999999999999999999999999999999 is out of range: allowed \
+                 1 <= --epochs <= {}",
+                usize::MAX
+            )
+        );
+        let draw = count_in::<u64>(0, 10_000_000);
+        assert_eq!(draw.check("--draw", "10000000"), Ok(10_000_000));
+        assert_eq!(draw.check("--draw", "+0"), Ok(0));
+        assert_eq!(
+            draw.check("--draw", "18446744073709551615").unwrap_err().0,
+            "--draw 18446744073709551615 is out of range: allowed 0 <= --draw <= 10000000"
+        );
+        assert_eq!(
+            draw.check("--draw", "-1").unwrap_err().0,
+            "--draw -1 is out of range: allowed 0 <= --draw <= 10000000"
+        );
+    }
+
+    #[test]
+    fn a_setting_is_named_by_a_flag_only_where_the_subcommand_has_that_flag() {
+        // `eval` has no --dropout: an invalid dropout there came from a model's config.json.
+        let eval = clap::Command::new("eval").arg(clap::Arg::new("model").long("model"));
+        let train = clap::Command::new("train").arg(clap::Arg::new("dropout").long("dropout"));
+        let e = || anyhow::Error::new(learnable::Error::invalid("dropout", 2, "[0, 1)"));
+        assert_eq!(
+            error_message(&e(), Some(&eval)),
+            "invalid value for dropout: 2 (allowed: [0, 1))"
+        );
+        assert_eq!(
+            error_message(&e(), Some(&train)),
+            "--dropout 2 is out of range: allowed [0, 1)"
+        );
+        // A sum of two settings needs both flags.
+        let both = learnable::Error::invalid("val_fraction + test_fraction", 1.2, "< 1");
+        let one = clap::Command::new("x").arg(clap::Arg::new("v").long("val-fraction"));
+        assert_eq!(
+            error_message(&anyhow::Error::new(both), Some(&one)),
+            "invalid value for val_fraction + test_fraction: 1.2 (allowed: < 1)"
         );
     }
 }

@@ -46,7 +46,15 @@ fn reset_sigpipe() {
 
 fn main() {
     reset_sigpipe();
-    let matches = Cli::command().get_matches();
+    let matches = Cli::command().try_get_matches().unwrap_or_else(|e| {
+        // A whole-number flag out of range is a range error like the library's (exit 1, the
+        // flag and its range named); every other clap error keeps clap's text and exit code.
+        if let Some(v) = flags::flag_value_error(&e) {
+            eprintln!("error: {v}");
+            std::process::exit(1);
+        }
+        e.exit()
+    });
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The flags the user typed in the subcommand (not those left at their default).
     let given = matches
@@ -62,7 +70,12 @@ fn main() {
         Command::Params(a) => cmd::params::run(a),
     };
     if let Err(e) = result {
-        eprintln!("error: {}", flags::error_message(&e));
+        // Settings are named by their flag only where this subcommand has that flag.
+        let cli = Cli::command();
+        let sub = matches
+            .subcommand_name()
+            .and_then(|name| cli.find_subcommand(name));
+        eprintln!("error: {}", flags::error_message(&e, sub));
         std::process::exit(1);
     }
 }

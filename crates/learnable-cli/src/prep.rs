@@ -39,7 +39,7 @@ pub struct DataArgs {
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
     /// Seed of the split, the initialisation, shuffling and dropout.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::flags::count::<u64>(0))]
     pub seed: u64,
     /// Keep features as they are instead of standardising them with the training split's mean
     /// and standard deviation (useful for images already scaled to [0, 1], such as mnist).

@@ -613,3 +613,27 @@ fn help_explains_the_order_relative_to_hugging_face_and_llama_cpp() {
             "llama.cpp applies temperature last",
         ));
 }
+
+#[test]
+fn draw_is_capped_at_ten_million_naming_the_flag_and_the_range() {
+    // Before the fix --draw 18446744073709551615 was accepted and would have drawn for
+    // millennia. The cap (learnable-cli cmd/logits.rs MAX_DRAWS) is 10,000,000.
+    for n in ["18446744073709551615", "10000001", "-1"] {
+        let o = cargo_bin_cmd!("learnable")
+            .args(["logits", "--values", "1,2", "--draw", n])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{n}: {err}");
+        assert_eq!(
+            err.trim_end(),
+            format!("error: --draw {n} is out of range: allowed 0 <= --draw <= 10000000")
+        );
+    }
+    // The cap itself is accepted; logits [1, 2]: p = 1 / (1 + e) = 0.2689 for class 0, so
+    // 10 million draws give a frequency within 0.001 of it.
+    let v = run_json(&["--values", "1,2", "--draw", "10000000"]);
+    let c0 = v["counts"][0].as_u64().unwrap() as f64;
+    assert!((c0 / 1e7 - 0.268_941_42).abs() < 1e-3, "{c0}");
+}

@@ -320,8 +320,14 @@ fn unknown_targets_and_bad_options_are_refused() {
     let out = params(&["gpt2", "--dtype", "fp8"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown dtype \"fp8\""));
+    // A whole-number flag out of range is a range error like the library's: exit 1, flag and
+    // range named (flags::Count).
     let out = params(&["gpt2", "--seq-len", "0"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: --seq-len 0 is out of range: allowed >= 1"
+    );
 }
 
 #[test]

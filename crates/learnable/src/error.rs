@@ -124,6 +124,42 @@ impl Error {
         }
     }
 
+    /// An invalid setting that was read from a file, restated as that file's field:
+    /// [`Error::InvalidArgument`] `{name, value, allowed}` becomes [`Error::Format`] naming
+    /// `path` with the reason `field PREFIX.NAME: VALUE is out of range: allowed ALLOWED` (`is
+    /// not valid` for a value that is not a number), e.g. `field network.dropout: 2 is out of
+    /// range: allowed [0, 1)`. `prefix` is the path of the object that holds the setting (empty
+    /// for the top level). Any other error is returned unchanged.
+    ///
+    /// A front end that names settings by its own flags (the CLI maps `dropout` to `--dropout`)
+    /// must not do so for a value the user never typed; after this conversion the error is no
+    /// longer an invalid argument, and names the file instead.
+    pub fn in_file_field(self, path: impl AsRef<std::path::Path>, prefix: &str) -> Self {
+        match self {
+            Error::InvalidArgument {
+                name,
+                value,
+                allowed,
+            } => {
+                let field = if prefix.is_empty() {
+                    name
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                let what = if value.trim().parse::<f64>().is_ok() {
+                    "is out of range"
+                } else {
+                    "is not valid"
+                };
+                Error::Format {
+                    path: path.as_ref().display().to_string(),
+                    reason: format!("field {field}: {value} {what}: allowed {allowed}"),
+                }
+            }
+            e => e,
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         Error::Io {

@@ -28,6 +28,7 @@ pub mod sampling;
 pub mod size;
 pub mod tape;
 pub mod tensor;
+pub mod text;
 pub mod train;
 pub mod trained;
 

@@ -196,7 +196,7 @@ impl ModelConfig {
         self.architecture
             .mlp()
             .validate()
-            .map_err(|e| bad(format!("architecture.mlp: {e}")))?;
+            .map_err(|e| e.in_file_field(path, "architecture.mlp"))?;
         let out = self.architecture.output_dim();
         match self.task {
             Task::Classification if self.classes.len() != out => Err(bad(format!(

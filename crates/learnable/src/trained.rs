@@ -234,6 +234,13 @@ impl TrainedModel {
             path: weights.display().to_string(),
             reason,
         };
+        // Check the header (its length against the file size and cap, every tensor's range)
+        // before reading the data, so a hostile or huge file is refused before it is read.
+        let meta = std::fs::metadata(&weights).map_err(|e| Error::io(&weights, e))?;
+        if !meta.is_file() {
+            return Err(bad("not a regular file".into()));
+        }
+        crate::size::safetensors_header::open_header(&weights)?;
         let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
         if let Some(want) = &config.weights_sha256 {
             if &sha256_hex(&bytes) != want {

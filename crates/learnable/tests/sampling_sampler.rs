@@ -647,3 +647,24 @@ proptest! {
         prop_assert!(d.probability(token) > 0.0);
     }
 }
+
+#[test]
+fn a_70000_character_label_is_shortened_in_the_table_instead_of_panicking() {
+    // Before the fix render() padded with format!("{s:<w$}") and w = 70,000 > 65,535 panicked
+    // ("Formatting argument out of range"). The cell keeps 200 characters around an ellipsis
+    // (learnable::text::MAX_CELL_CHARS); the row keeps the whole label.
+    let long = "x".repeat(70_000);
+    let labels = vec![long.clone(), "dog".to_string()];
+    let t = temperature_table(&labels, &[1.0, 0.0], &[]).unwrap();
+    assert_eq!(t.rows[0].label, long);
+    let text = t.render();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines.iter().all(|l| l.chars().count() < 300), "{text}");
+    assert!(
+        lines[1].contains('…') && lines[1].starts_with("xxx"),
+        "{text}"
+    );
+    // The dog row is padded to the shortened label's width: 200, two spaces, then the logit.
+    assert!(lines[2].starts_with(&format!("{:<200}  ", "dog")), "{text}");
+}

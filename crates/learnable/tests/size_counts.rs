@@ -305,7 +305,12 @@ fn unsupported_or_malformed_configs_give_errors_naming_the_file_and_field() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("n_kv_head = 5"), "{e}");
+    // The fields as config.json writes them (before the fix: "n_head = 32 is not a multiple
+    // of n_kv_head = 5", the internal names).
+    assert!(
+        e.contains("num_attention_heads = 32 is not a multiple of num_key_value_heads = 5"),
+        "{e}"
+    );
 
     // Hostile sizes are refused, not overflowed or allocated.
     let e = hf_config::from_json(&json!({"model_type": "gpt2", "n_layer": 1u64 << 40}), "c")
@@ -421,4 +426,83 @@ fn a_config_built_in_code_equals_the_preset_it_describes() {
     let c = TransformerConfig::gpt2(50257, 1024, 768, 12, 12);
     assert_eq!((c.d_ff, c.head_dim), (3072, 64));
     assert_eq!(c, preset("GPT2").unwrap().config);
+}
+
+#[test]
+fn config_errors_name_the_config_json_keys_not_internal_names() {
+    // (config.json, the error text). Before the fix the errors said d_model, d_ff,
+    // context_length, n_layer, n_head and n_kv_head whatever the file called them. MAX_DIM is
+    // u32::MAX = 4294967295.
+    let cases = [
+        (
+            json!({"model_type": "gpt2", "n_embd": 0}),
+            "n_embd = 0 (allowed: 1..=4294967295)",
+        ),
+        (json!({"model_type": "gpt2", "n_inner": 0}), "n_inner = 0"),
+        (json!({"model_type": "gpt2", "n_ctx": 0}), "n_ctx = 0"),
+        (
+            json!({"model_type": "gpt2", "n_positions": 0}),
+            "n_positions = 0",
+        ),
+        (
+            json!({"model_type": "gpt2", "n_embd": 2_000_000_000u64, "n_head": 1}),
+            "n_inner (4 * n_embd) = 8000000000",
+        ),
+        (
+            json!({"model_type": "llama", "hidden_size": 0}),
+            "hidden_size = 0",
+        ),
+        (
+            json!({"model_type": "llama", "intermediate_size": 0}),
+            "intermediate_size = 0",
+        ),
+        (
+            json!({"model_type": "llama", "max_position_embeddings": 0}),
+            "max_position_embeddings = 0",
+        ),
+        (
+            json!({"model_type": "llama", "num_hidden_layers": 0}),
+            "num_hidden_layers = 0",
+        ),
+        (
+            json!({"model_type": "llama", "num_attention_heads": 0}),
+            "num_attention_heads = 0",
+        ),
+        (
+            json!({"model_type": "llama", "head_dim": 5_000_000_000u64}),
+            "head_dim = 5000000000",
+        ),
+        (
+            json!({"model_type": "mistral", "num_attention_heads": 12, "hidden_size": 768}),
+            "num_attention_heads = 12 is not a multiple of num_key_value_heads (default 8) = 8",
+        ),
+    ];
+    for (cfg, want) in cases {
+        let e = hf_config::from_json(&cfg, "config.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("config.json") && e.contains(want), "{cfg}: {e}");
+        for internal in ["d_model", "d_ff", "context_length", "n_kv_head"] {
+            assert!(!e.contains(internal), "{cfg}: {e}");
+        }
+    }
+    // n_embd near u64::MAX: n_inner defaults to 4 * n_embd, which saturates instead of
+    // overflowing (a panic in a debug build before the fix).
+    let e = hf_config::from_json(&json!({"model_type": "gpt2", "n_embd": u64::MAX}), "c")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("n_embd = {}", u64::MAX)), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_that_is_not_a_regular_file_is_refused_without_reading_it() {
+    // Before the fix /dev/zero was read up to the 100 MB cap, then refused as too large.
+    let e = size::analyze(&Target::HfConfig("/dev/zero".into()), &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/dev/zero") && e.contains("not a regular file (a character device)"),
+        "{e}"
+    );
 }

@@ -509,3 +509,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_70000_character_tensor_name_is_shortened_in_the_text_report_instead_of_panicking() {
+    // Before the fix render_text padded the name column with format!("{:<w0$}") and
+    // w0 = 70,007 > 65,535 panicked ("Formatting argument out of range").
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.safetensors");
+    let long = format!("{}.weight", "n".repeat(70_000));
+    let w = Tensor::zeros(&[2, 3]);
+    let b = Tensor::zeros(&[2]);
+    learnable::io::save_safetensors(&path, [(long.as_str(), &w), ("bias", &b)]).unwrap();
+    let r = size::analyze(&Target::Safetensors(path), &Options::default()).unwrap();
+    assert_eq!(r.tensors.iter().filter(|t| t.name == long).count(), 1);
+    let text = size::report::render_text(&r);
+    assert!(text.lines().all(|l| l.chars().count() < 400), "{text}");
+    // Names are shortened to 200 characters, keeping the .weight suffix; the bias row is
+    // padded to that width ("  " indent, 200 name characters, "  ", the shape).
+    let row = text.lines().find(|l| l.contains('…')).unwrap();
+    assert!(
+        row.starts_with("  nnn") && row.contains("n.weight  [2, 3]"),
+        "{text}"
+    );
+    let bias = text.lines().find(|l| l.starts_with("  bias")).unwrap();
+    assert!(
+        bias.starts_with(&format!("  {:<200}  [2]", "bias")),
+        "{text}"
+    );
+}

@@ -67,27 +67,40 @@ pub fn run(args: Args) -> Result<()> {
         }
         println!("{} rows of {}", n, ds.name());
         println!("accuracy: {:.4}\n", rep.accuracy);
-        let w = classes.iter().map(|c| c.len()).max().unwrap_or(5).max(5);
-        println!("{:>w$}  precision  recall     f1  support", "class");
-        for (c, s) in classes.iter().zip(&rep.per_class) {
-            println!(
-                "{c:>w$}  {:>9.4}  {:>6.4}  {:>5.4}  {:>7}",
-                s.precision, s.recall, s.f1, s.support
+        // Labels longer than learnable::text::MAX_CELL_CHARS are shortened with an ellipsis
+        // (the JSON output keeps them whole); padding never goes through format!'s width,
+        // which panics beyond 65,535.
+        use learnable::text::{Align, render_table};
+        let mut rows = vec![
+            ["class", "precision", "recall", "f1", "support"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for (c, sc) in classes.iter().zip(&rep.per_class) {
+            let (p, r, f, s) = (sc.precision, sc.recall, sc.f1, sc.support);
+            rows.push(vec![
+                c.clone(),
+                format!("{p:.4}"),
+                format!("{r:.4}"),
+                format!("{f:.4}"),
+                s.to_string(),
+            ]);
+        }
+        print!("{}", render_table(&rows, &[Align::Right], "  "));
+        println!("\nconfusion matrix (rows: true class, columns: predicted class)");
+        let mut rows = vec![
+            std::iter::once(String::new())
+                .chain(classes.iter().cloned())
+                .collect(),
+        ];
+        for (c, row) in classes.iter().zip(&rep.confusion) {
+            rows.push(
+                std::iter::once(c.clone())
+                    .chain(row.iter().map(|v| v.to_string()))
+                    .collect(),
             );
         }
-        println!("\nconfusion matrix (rows: true class, columns: predicted class)");
-        print!("{:>w$}", "");
-        for c in classes {
-            print!(" {c:>w$}");
-        }
-        println!();
-        for (c, row) in classes.iter().zip(&rep.confusion) {
-            print!("{c:>w$}");
-            for v in row {
-                print!(" {v:>w$}");
-            }
-            println!();
-        }
+        print!("{}", render_table(&rows, &[Align::Right], " "));
     } else {
         let Target::Values(truth) = ds.target() else {
             bail!(

@@ -17,7 +17,13 @@ use learnable::data::prepare::Source;
 use serde_json::{Value, json};
 
 use learnable::trained::TrainedModel;
+use crate::flags;
 use crate::prep;
+
+/// Most draws `--draw` accepts: 10 million take about 0.2 s (one binary search each); more
+/// would only refine frequencies already within 0.0005 of the probabilities (standard error
+/// <= 0.5 / sqrt(N)).
+pub const MAX_DRAWS: u64 = 10_000_000;
 
 const ORDER_HELP: &str = "\
 Processor order (fixed): repetition penalty -> temperature -> top-k -> top-p
@@ -107,19 +113,23 @@ pub struct Args {
     repetition_penalty: Option<f64>,
 
     /// Token ids already generated (comma-separated), for --repetition-penalty.
-    #[arg(long, value_delimiter = ',', requires = "repetition_penalty")]
+    #[arg(long, value_delimiter = ',', requires = "repetition_penalty",
+          allow_negative_numbers = true, value_parser = flags::count::<usize>(0))]
     context: Vec<usize>,
 
     /// Every truncation keeps at least this many tokens (>= 1).
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     min_tokens_to_keep: i64,
 
-    /// Draw N tokens from the processed distribution and print their counts.
-    #[arg(long, value_name = "N")]
+    /// Draw N tokens from the processed distribution and print their counts (at most
+    /// 10,000,000).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = flags::count_in::<u64>(0, MAX_DRAWS))]
     draw: Option<u64>,
 
     /// Seed of the sampling stream used by --draw.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true,
+          value_parser = flags::count::<u64>(0))]
     seed: u64,
 
     /// Print JSON (kept indices, final scores with -inf as null, probabilities, counts).
@@ -133,7 +143,8 @@ pub struct Args {
 
     /// Row of the data whose logits to show, from 0 (model form; for the model's own dataset,
     /// a row of its test split).
-    #[arg(long, value_name = "N", requires = "model")]
+    #[arg(long, value_name = "N", requires = "model", allow_negative_numbers = true,
+          value_parser = flags::count::<usize>(0))]
     row: Option<usize>,
 
     /// CSV file to take the row from (model form).
@@ -561,30 +572,9 @@ fn print_steps(labels: &[String], p: &Processed) {
     print_aligned(&rows);
 }
 
-/// Prints rows of cells, first column left-aligned, the others right-aligned.
+/// Prints rows of cells, first column left-aligned, the others right-aligned (labels longer than
+/// `learnable::text::MAX_CELL_CHARS` shortened with an ellipsis).
 fn print_aligned(rows: &[Vec<String>]) {
-    let ncol = rows.iter().map(|r| r.len()).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..ncol)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for r in rows {
-        let cells: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(c, s)| {
-                if c == 0 {
-                    format!("{s:<w$}", w = widths[c])
-                } else {
-                    format!("{s:>w$}", w = widths[c])
-                }
-            })
-            .collect();
-        println!("{}", cells.join("  ").trim_end());
-    }
+    use learnable::text::{Align, render_table};
+    print!("{}", render_table(rows, &[Align::Left], "  "));
 }

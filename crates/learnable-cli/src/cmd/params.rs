@@ -25,10 +25,10 @@ pub struct Args {
           value_parser = parse_dtype)]
     pub dtype: Vec<WeightDtype>,
     /// Batch size for the KV-cache total (default 1).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::count::<u64>(1))]
     pub batch_size: Option<u64>,
     /// Sequence length for the KV-cache total (default: the model's context length).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::count::<u64>(1))]
     pub seq_len: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]

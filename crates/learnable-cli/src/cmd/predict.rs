@@ -79,7 +79,7 @@ pub struct Args {
     #[arg(long)]
     pub sample: bool,
     /// Seed of the draws of --sample (row i uses the stream "sample.row.i").
-    #[arg(long, default_value_t = 0, requires = "sample")]
+    #[arg(long, default_value_t = 0, requires = "sample", allow_negative_numbers = true, value_parser = crate::flags::count::<u64>(0))]
     pub seed: u64,
     /// With --sample: keep the k most probable classes, ties at the k-th kept (0 = no limit).
     #[arg(long, requires = "sample", allow_negative_numbers = true)]

@@ -97,7 +97,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "exact")]
     pub solver: Solver,
     /// Hidden layer widths of the MLP, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "128,64")]
+    #[arg(long, value_delimiter = ',', default_value = "128,64", allow_negative_numbers = true, value_parser = crate::flags::count::<usize>(1))]
     pub hidden: Vec<usize>,
     /// Activation of the MLP's hidden layers: relu, gelu, tanh or sigmoid.
     #[arg(long, default_value = "relu")]
@@ -106,10 +106,10 @@ pub struct Args {
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub dropout: f32,
     /// Passes over the training split.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, allow_negative_numbers = true, value_parser = crate::flags::count::<usize>(1))]
     pub epochs: usize,
     /// Rows per mini-batch.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, allow_negative_numbers = true, value_parser = crate::flags::count::<usize>(1))]
     pub batch_size: usize,
     /// Base learning rate.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
@@ -127,7 +127,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "constant")]
     pub schedule: ScheduleKind,
     /// Warmup steps of the cosine schedule.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::flags::count::<u64>(0))]
     pub warmup_steps: u64,
     /// Clip the global gradient norm to this value.
     #[arg(long, allow_negative_numbers = true)]
@@ -136,7 +136,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub label_smoothing: f32,
     /// Stop after this many epochs without a better validation loss (best weights are kept).
-    #[arg(long, value_parser = parse_patience)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::count::<usize>(1))]
     pub patience: Option<usize>,
     /// Ridge penalty alpha (>= 0).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
@@ -161,15 +161,6 @@ pub struct Args {
     /// Print one line per epoch instead of a progress bar.
     #[arg(long)]
     pub quiet: bool,
-}
-
-/// Parses --patience: a whole number of epochs, at least 1 (0 would stop after the first epoch).
-fn parse_patience(s: &str) -> std::result::Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be >= 1 (0 would stop after the first epoch)".to_string()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 impl Args {

@@ -169,12 +169,10 @@ impl SlotState {
             path: origin.clone(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let tensors = crate::io::parse_safetensors(&bytes, &origin)?;
-        let (_, meta) =
-            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| fmt(e.to_string()))?;
-        let empty = HashMap::new();
-        let meta = meta.metadata().as_ref().unwrap_or(&empty);
+        let crate::io::SafetensorsFile {
+            tensors,
+            metadata: meta,
+        } = crate::io::read_safetensors(path)?;
         let get = |key: &str| meta.get(key).map(String::as_str);
         if get("format") != Some(STATE_FORMAT) {
             return Err(fmt(format!(

@@ -108,7 +108,9 @@ fn fmt_temperature(t: f64) -> String {
 }
 
 impl TemperatureTable {
-    /// The table as aligned text, probabilities to 3 decimals, logits to 3 decimals.
+    /// The table as aligned text, probabilities to 3 decimals, logits to 3 decimals. A label
+    /// longer than [`crate::text::MAX_CELL_CHARS`] is shortened with an ellipsis (see
+    /// [`crate::text::cell`]); the rows themselves keep the full label.
     pub fn render(&self) -> String {
         let mut header = vec!["class".to_string(), "logit".to_string()];
         header.extend(self.temperatures.iter().map(|&t| fmt_temperature(t)));
@@ -123,33 +125,7 @@ impl TemperatureTable {
             line.extend(r.probabilities.iter().map(|p| format!("{p:.3}")));
             cells.push(line);
         }
-        let ncol = cells[0].len();
-        let widths: Vec<usize> = (0..ncol)
-            .map(|c| {
-                cells
-                    .iter()
-                    .map(|l| l[c].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut out = String::new();
-        for line in &cells {
-            let parts: Vec<String> = line
-                .iter()
-                .enumerate()
-                .map(|(c, s)| {
-                    if c == 0 {
-                        format!("{s:<w$}", w = widths[c])
-                    } else {
-                        format!("{s:>w$}", w = widths[c])
-                    }
-                })
-                .collect();
-            out.push_str(parts.join("  ").trim_end());
-            out.push('\n');
-        }
-        out
+        crate::text::render_table(&cells, &[crate::text::Align::Left], "  ")
     }
 }
 

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::SizeError;
-use super::transformer::{Layout, TransformerConfig};
+use super::transformer::{FieldNames, Layout, TransformerConfig};
 
 /// Architectures this reader understands (values of `model_type`).
 pub const SUPPORTED_MODEL_TYPES: [&str; 3] = ["gpt2", "llama", "mistral"];
@@ -95,15 +95,39 @@ pub fn from_json(v: &Value, origin: &str) -> Result<TransformerConfig, SizeError
     // A base model (GPT2Model, LlamaModel) has no output head; everything else that we count
     // (GPT2LMHeadModel, LlamaForCausalLM, ...) does. No `architectures`: a causal LM.
     let lm_head = !matches!(architecture, "GPT2Model" | "LlamaModel" | "MistralModel");
+    // How each field of the result is called in this file, for the errors of validate_as.
+    let names: FieldNames;
     let mut cfg = match model_type.as_str() {
         "gpt2" => {
             // GPT2Config defaults: vocab_size 50257, n_positions 1024, n_embd 768, n_layer 12,
             // n_head 12, n_inner None (-> 4 * n_embd), tie_word_embeddings True,
             // add_cross_attention False. Old configs name n_positions `n_ctx`.
             let n_embd = f.uint("n_embd", 768)?;
+            let positions_key =
+                if f.opt_uint("n_positions")?.is_none() && f.opt_uint("n_ctx")?.is_some() {
+                    "n_ctx"
+                } else {
+                    "n_positions"
+                };
             let n_positions = match f.opt_uint("n_positions")? {
                 Some(n) => n,
                 None => f.uint("n_ctx", 1024)?,
+            };
+            let inner_given = f.opt_uint("n_inner")?.is_some();
+            names = FieldNames {
+                vocab_size: "vocab_size".into(),
+                d_model: "n_embd".into(),
+                n_layer: "n_layer".into(),
+                n_head: "n_head".into(),
+                // GPT-2 has no separate key/value heads: they are the query heads.
+                n_kv_head: "n_head".into(),
+                head_dim: "head_dim (n_embd / n_head)".into(),
+                d_ff: if inner_given {
+                    "n_inner".into()
+                } else {
+                    "n_inner (4 * n_embd)".into()
+                },
+                context_length: positions_key.into(),
             };
             let mut c = TransformerConfig::gpt2(
                 f.uint("vocab_size", 50257)?,
@@ -127,6 +151,25 @@ pub fn from_json(v: &Value, origin: &str) -> Result<TransformerConfig, SizeError
             // MistralConfig defaults: intermediate 14336, 8 kv heads, 4096 * 32 positions, and
             // no bias options (its projections never have biases).
             let llama = model_type == "llama";
+            let kv_given = f.opt_uint("num_key_value_heads")?.is_some();
+            names = FieldNames {
+                vocab_size: "vocab_size".into(),
+                d_model: "hidden_size".into(),
+                n_layer: "num_hidden_layers".into(),
+                n_head: "num_attention_heads".into(),
+                n_kv_head: match (kv_given, llama) {
+                    (true, _) => "num_key_value_heads".into(),
+                    (false, true) => "num_key_value_heads (= num_attention_heads)".into(),
+                    (false, false) => "num_key_value_heads (default 8)".into(),
+                },
+                head_dim: if f.opt_uint("head_dim")?.is_some() {
+                    "head_dim".into()
+                } else {
+                    "head_dim (hidden_size / num_attention_heads)".into()
+                },
+                d_ff: "intermediate_size".into(),
+                context_length: "max_position_embeddings".into(),
+            };
             let heads = f.uint("num_attention_heads", 32)?;
             let hidden = f.uint("hidden_size", 4096)?;
             let kv_default = if llama { heads } else { 8 };
@@ -168,6 +211,6 @@ pub fn from_json(v: &Value, origin: &str) -> Result<TransformerConfig, SizeError
     if cfg.layout == Layout::Gpt2 && cfg.n_head > 0 {
         cfg.head_dim = cfg.d_model / cfg.n_head;
     }
-    cfg.validate().map_err(|reason| f.err(reason))?;
+    cfg.validate_as(&names).map_err(|reason| f.err(reason))?;
     Ok(cfg)
 }

@@ -25,7 +25,6 @@ pub mod safetensors_header;
 pub mod transformer;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -36,7 +35,7 @@ pub use report::Report;
 pub use safetensors_header::{
     HeaderError, HeaderErrorKind, SafetensorsHeader, StDtype, TensorInfo, read_header,
 };
-pub use transformer::{Layout, ParamCounts, TransformerConfig};
+pub use transformer::{FieldNames, Layout, ParamCounts, TransformerConfig};
 
 use report::{DtypeBytes, KvCache, Parameters, Stored, TargetKind, TensorRow, Training};
 
@@ -108,13 +107,7 @@ impl From<SizeError> for crate::Error {
     fn from(e: SizeError) -> Self {
         match e {
             SizeError::Io { path, source } => crate::Error::Io { path, source },
-            SizeError::Header(HeaderError::Io { path, source }) => {
-                crate::Error::Io { path, source }
-            }
-            SizeError::Header(HeaderError::Invalid { path, kind }) => crate::Error::Format {
-                path,
-                reason: kind.to_string(),
-            },
+            SizeError::Header(e) => e.into(),
             SizeError::Config { path, reason }
             | SizeError::Index { path, reason }
             | SizeError::NotAModel { path, reason } => crate::Error::Format { path, reason },
@@ -175,23 +168,23 @@ fn io_err(path: &Path, source: std::io::Error) -> SizeError {
     }
 }
 
-/// Reads a JSON file of at most [`MAX_JSON_BYTES`].
+/// Reads a JSON file of at most [`MAX_JSON_BYTES`] (a regular file, its size checked before
+/// it is read: `learnable::io::read_to_string_capped`).
 fn read_json(path: &Path) -> Result<Value, SizeError> {
     let origin = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_JSON_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_err(path, e))?;
-    if bytes.len() as u64 > MAX_JSON_BYTES {
-        return Err(SizeError::Config {
-            path: origin,
-            reason: format!("file is larger than {MAX_JSON_BYTES} bytes"),
-        });
-    }
-    serde_json::from_slice(&bytes).map_err(|e| SizeError::Config {
-        path: origin,
-        reason: format!("not valid JSON: {e}"),
+    let config = |reason: String| SizeError::Config {
+        path: origin.clone(),
+        reason,
+    };
+    let text = crate::io::read_to_string_capped(path, MAX_JSON_BYTES, "JSON config or index")
+        .map_err(|e| match e {
+            crate::Error::Io { path, source } => SizeError::Io { path, source },
+            crate::Error::Format { reason, .. } => config(reason),
+            e => config(e.to_string()),
+        })?;
+    crate::io::parse_json(&text, &origin).map_err(|e| match e {
+        crate::Error::Format { reason, .. } => config(format!("not valid JSON: {reason}")),
+        e => config(e.to_string()),
     })
 }
 
@@ -222,6 +215,16 @@ pub fn resolve_target(target: &str) -> Result<Target, SizeError> {
         }
         // Anything else: sniff for a safetensors header (8-byte length then '{').
         return Ok(Target::Safetensors(path.to_path_buf()));
+    }
+    if let Ok(meta) = std::fs::metadata(path) {
+        // Exists but is neither a file nor a directory (/dev/zero, a pipe): never read it.
+        return Err(io_err(
+            path,
+            std::io::Error::other(format!(
+                "not a regular file ({})",
+                safetensors_header::file_type_name(&meta.file_type())
+            )),
+        ));
     }
     if let Some(p) = preset(target) {
         return Ok(Target::Preset(p));

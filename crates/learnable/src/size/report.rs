@@ -277,34 +277,28 @@ pub fn render_text(r: &Report) -> String {
                 ]
             })
             .collect();
-        let header = ["name", "shape", "dtype", "count", "file"];
-        let mut w = header.map(|h| h.len());
-        for row in &rows {
-            for (i, c) in row.iter().enumerate() {
-                w[i] = w[i].max(c.len());
-            }
-        }
+        let header = ["name", "shape", "dtype", "count", "file"].map(str::to_string);
         let _ = writeln!(o, "\ntensors ({})", r.tensors.len());
-        let line = |c: &[String; 5]| {
-            let mut s = format!(
-                "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
-                c[0],
-                c[1],
-                c[2],
-                c[3],
-                w0 = w[0],
-                w1 = w[1],
-                w2 = w[2],
-                w3 = w[3]
-            );
-            if sharded {
-                s.push_str(&format!("  {}", c[4]));
-            }
-            s.trim_end().to_string()
-        };
-        let _ = writeln!(o, "{}", line(&header.map(|h| h.to_string())));
-        for row in &rows {
-            let _ = writeln!(o, "{}", line(row));
+        // The file column (sharded checkpoints only) is last and left unpadded.
+        let ncol = if sharded { 5 } else { 4 };
+        let cells: Vec<Vec<String>> = std::iter::once(&header)
+            .chain(&rows)
+            .map(|c| c[..ncol].to_vec())
+            .collect();
+        use crate::text::{Align, render_table};
+        let table = render_table(
+            &cells,
+            &[
+                Align::Left,
+                Align::Left,
+                Align::Left,
+                Align::Right,
+                Align::Left,
+            ],
+            "  ",
+        );
+        for line in table.lines() {
+            let _ = writeln!(o, "  {line}");
         }
         if let Some(s) = &r.stored {
             let dtypes: Vec<String> = s

@@ -186,6 +186,13 @@ impl SafetensorsHeader {
 /// What is wrong with a safetensors file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderErrorKind {
+    /// The path is not a regular file (a device such as `/dev/zero`, a directory, a pipe): its
+    /// length is unknown, so it is not read.
+    #[error("not a regular file ({what})")]
+    NotAFile {
+        /// What it is, e.g. `a character device`.
+        what: &'static str,
+    },
     /// The file is shorter than the 8-byte length prefix.
     #[error("file is {file_len} bytes, too short to hold the 8-byte header length")]
     TooShort {
@@ -340,6 +347,20 @@ pub enum HeaderError {
     },
 }
 
+impl From<HeaderError> for crate::Error {
+    /// [`HeaderError::Io`] becomes [`crate::Error::Io`], [`HeaderError::Invalid`] becomes
+    /// [`crate::Error::Format`] with the file and the [`HeaderErrorKind`] message.
+    fn from(e: HeaderError) -> Self {
+        match e {
+            HeaderError::Io { path, source } => crate::Error::Io { path, source },
+            HeaderError::Invalid { path, kind } => crate::Error::Format {
+                path,
+                reason: kind.to_string(),
+            },
+        }
+    }
+}
+
 impl HeaderError {
     /// The reason, if the file was readable but invalid.
     pub fn kind(&self) -> Option<&HeaderErrorKind> {
@@ -359,8 +380,18 @@ fn fmt_shape(shape: &[u64]) -> String {
 /// `8 + N` bytes (N = the declared header length, at most [`MAX_HEADER_BYTES`]).
 ///
 /// Errors: [`HeaderError::Io`] if the file cannot be read; [`HeaderError::Invalid`] for every
-/// malformed case listed in [`HeaderErrorKind`].
+/// malformed case listed in [`HeaderErrorKind`], including a path that is not a regular file
+/// (`/dev/zero`, a FIFO), whose length is unknown.
 pub fn read_header(path: impl AsRef<Path>) -> Result<SafetensorsHeader, HeaderError> {
+    open_header(path).map(|(header, _)| header)
+}
+
+/// As [`read_header`], also returning the open file positioned at the first byte of the data
+/// section, so that a loader reads the tensors without opening the file again (see
+/// `learnable::io::read_safetensors`).
+pub fn open_header(
+    path: impl AsRef<Path>,
+) -> Result<(SafetensorsHeader, std::fs::File), HeaderError> {
     let path = path.as_ref();
     let origin = path.display().to_string();
     let io = |source| HeaderError::Io {
@@ -368,14 +399,64 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<SafetensorsHeader, HeaderEr
         source,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
-    let file_len = file.metadata().map_err(io)?.len();
-    let len = check_prefix_len(file_len, |buf| file.read_exact(buf))
-        .map_err(|e| e.into_header_error(&origin))?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(HeaderError::Invalid {
+            path: origin,
+            kind: HeaderErrorKind::NotAFile {
+                what: file_type_name(&meta.file_type()),
+            },
+        });
+    }
+    let header = read_header_from(&mut file, meta.len(), &origin)?;
+    Ok((header, file))
+}
+
+/// What a non-regular file is, for [`HeaderErrorKind::NotAFile`] and capped reads.
+pub(crate) fn file_type_name(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_fifo() {
+            return "a pipe";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Reads and validates a header from `reader`, positioned at the start of a safetensors file
+/// of `file_len` bytes; `origin` names the file in errors. Reads the 8-byte length, checks it
+/// against [`MAX_HEADER_BYTES`] and `file_len`, and only then reads the `N` header bytes, so a
+/// hostile length allocates nothing. Leaves `reader` at the first byte of the data section.
+pub fn read_header_from(
+    reader: &mut impl Read,
+    file_len: u64,
+    origin: &str,
+) -> Result<SafetensorsHeader, HeaderError> {
+    let io = |source| HeaderError::Io {
+        path: origin.to_string(),
+        source,
+    };
+    let len = check_prefix_len(file_len, |buf| reader.read_exact(buf))
+        .map_err(|e| e.into_header_error(origin))?;
     // `len` <= MAX_HEADER_BYTES and 8 + len <= file_len, checked above: the allocation is bounded.
     let mut json = vec![0u8; len as usize];
-    file.read_exact(&mut json).map_err(io)?;
+    reader.read_exact(&mut json).map_err(io)?;
     parse_json(&json, file_len - 8 - len).map_err(|kind| HeaderError::Invalid {
-        path: origin.clone(),
+        path: origin.to_string(),
         kind,
     })
 }

@@ -76,6 +76,47 @@ pub struct TransformerConfig {
     pub lm_head: bool,
 }
 
+/// How the fields of a [`TransformerConfig`] are called where it came from, for errors that
+/// use the user's words. [`FieldNames::default`] gives the struct's own field names;
+/// `learnable::size::hf_config` fills in the config.json keys it read (`n_embd`, `n_layer`,
+/// `hidden_size`, `num_key_value_heads`, ...) and, for a value it derived, how
+/// (`head_dim (hidden_size / num_attention_heads)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldNames {
+    /// Name of [`TransformerConfig::vocab_size`].
+    pub vocab_size: String,
+    /// Name of [`TransformerConfig::d_model`].
+    pub d_model: String,
+    /// Name of [`TransformerConfig::n_layer`].
+    pub n_layer: String,
+    /// Name of [`TransformerConfig::n_head`].
+    pub n_head: String,
+    /// Name of [`TransformerConfig::n_kv_head`].
+    pub n_kv_head: String,
+    /// Name of [`TransformerConfig::head_dim`].
+    pub head_dim: String,
+    /// Name of [`TransformerConfig::d_ff`].
+    pub d_ff: String,
+    /// Name of [`TransformerConfig::context_length`].
+    pub context_length: String,
+}
+
+impl Default for FieldNames {
+    fn default() -> Self {
+        let s = |x: &str| x.to_string();
+        FieldNames {
+            vocab_size: s("vocab_size"),
+            d_model: s("d_model"),
+            n_layer: s("n_layer"),
+            n_head: s("n_head"),
+            n_kv_head: s("n_kv_head"),
+            head_dim: s("head_dim"),
+            d_ff: s("d_ff"),
+            context_length: s("context_length"),
+        }
+    }
+}
+
 /// Exact parameter counts of a [`TransformerConfig`], split by component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ParamCounts {
@@ -120,7 +161,7 @@ impl TransformerConfig {
             n_head,
             n_kv_head: n_head,
             head_dim: n_embd.checked_div(n_head).unwrap_or(0),
-            d_ff: 4 * n_embd,
+            d_ff: n_embd.saturating_mul(4),
             context_length: n_positions,
             tied_embeddings: true,
             attention_bias: true,
@@ -163,15 +204,24 @@ impl TransformerConfig {
 
     /// Checks that every dimension is positive and within [`MAX_DIM`] / [`MAX_LAYERS`], and that
     /// the heads divide evenly. Returns the reason on failure (the caller names the file).
+    /// Errors name the fields as this struct does (`d_model`, `n_kv_head`); see
+    /// [`TransformerConfig::validate_as`] for a config read from a file.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_as(&FieldNames::default())
+    }
+
+    /// As [`TransformerConfig::validate`], naming each field as `names` says (the words of the
+    /// config.json it was read from: `n_embd`, `hidden_size`, ...).
+    pub fn validate_as(&self, names: &FieldNames) -> Result<(), String> {
+        let n = names;
         let dims = [
-            ("vocab_size", self.vocab_size),
-            ("d_model", self.d_model),
-            ("n_head", self.n_head),
-            ("n_kv_head", self.n_kv_head),
-            ("head_dim", self.head_dim),
-            ("d_ff", self.d_ff),
-            ("context_length", self.context_length),
+            (&n.vocab_size, self.vocab_size),
+            (&n.d_model, self.d_model),
+            (&n.n_head, self.n_head),
+            (&n.n_kv_head, self.n_kv_head),
+            (&n.head_dim, self.head_dim),
+            (&n.d_ff, self.d_ff),
+            (&n.context_length, self.context_length),
         ];
         for (name, v) in dims {
             if v == 0 || v > MAX_DIM {
@@ -180,28 +230,28 @@ impl TransformerConfig {
         }
         if self.n_layer == 0 || self.n_layer > MAX_LAYERS {
             return Err(format!(
-                "n_layer = {} (allowed: 1..={MAX_LAYERS})",
-                self.n_layer
+                "{} = {} (allowed: 1..={MAX_LAYERS})",
+                n.n_layer, self.n_layer
             ));
         }
         if !self.n_head.is_multiple_of(self.n_kv_head) {
             return Err(format!(
-                "n_head = {} is not a multiple of n_kv_head = {}",
-                self.n_head, self.n_kv_head
+                "{} = {} is not a multiple of {} = {}",
+                n.n_head, self.n_head, n.n_kv_head, self.n_kv_head
             ));
         }
         if self.layout == Layout::Gpt2 {
             if !self.d_model.is_multiple_of(self.n_head) {
                 return Err(format!(
-                    "n_embd = {} is not a multiple of n_head = {}",
-                    self.d_model, self.n_head
+                    "{} = {} is not a multiple of {} = {}",
+                    n.d_model, self.d_model, n.n_head, self.n_head
                 ));
             }
             if self.n_kv_head != self.n_head || self.head_dim * self.n_head != self.d_model {
-                return Err(
-                    "GPT-2 layout needs n_kv_head = n_head and head_dim = n_embd / n_head"
-                        .to_string(),
-                );
+                return Err(format!(
+                    "GPT-2 layout needs {} = {} and {} = {} / {}",
+                    n.n_kv_head, n.n_head, n.head_dim, n.d_model, n.n_head
+                ));
             }
         }
         if self.total_u128() > u64::MAX as u128 / 32 {
