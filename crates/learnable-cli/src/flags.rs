@@ -16,6 +16,7 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("dataset", "--dataset"),
     ("task", "--task"),
     ("impute", "--impute"),
+    ("max_categories", "--max-categories"),
     ("val_fraction", "--val-fraction"),
     ("test_fraction", "--test-fraction"),
     (
@@ -81,6 +82,21 @@ pub fn invalid_flag_message(name: &str, value: &str, allowed: &str) -> Option<St
 /// error is an invalid setting that has one.
 pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
     use learnable::sampling::SamplingError;
+    if let Some(learnable::Error::TooManyCategories {
+        path,
+        column,
+        distinct,
+        rows,
+        max,
+    }) = cause.downcast_ref::<learnable::Error>()
+    {
+        return format!(
+            "invalid file {path}: column '{column}' has {distinct} distinct values in {rows} \
+             rows, more than the {max} categories one-hot encoding allows (--max-categories); it \
+             looks like an identifier or free text: leave it out with --drop {}",
+            shell_word(column)
+        );
+    }
     let invalid = match cause.downcast_ref::<learnable::Error>() {
         Some(learnable::Error::InvalidArgument {
             name,
@@ -104,6 +120,20 @@ pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
     invalid
         .and_then(|(n, v, a)| invalid_flag_message(n, v, a))
         .unwrap_or_else(|| cause.to_string())
+}
+
+/// `name` as one shell word: unchanged when it holds only letters, digits and `_-./:@+%`,
+/// else in single quotes (a `'` written as `'\''`).
+pub fn shell_word(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@+%".contains(c));
+    if plain {
+        name.to_string()
+    } else {
+        format!("'{}'", name.replace('\'', "'\\''"))
+    }
 }
 
 /// The error chain on one line, causes joined by `: `, skipping a cause already spelled out in

@@ -46,6 +46,10 @@ pub struct DataArgs {
     /// and standard deviation (useful for images already scaled to [0, 1], such as mnist).
     #[arg(long)]
     pub no_standardize: bool,
+    /// The most distinct values a categorical (one-hot) CSV column may have; a column with more
+    /// (an ID or name column) is an error suggesting --drop COLUMN.
+    #[arg(long, default_value_t = learnable::data::encode::MAX_CATEGORIES)]
+    pub max_categories: usize,
 }
 
 impl DataArgs {
@@ -80,6 +84,7 @@ impl DataArgs {
             test_fraction: self.test_fraction,
             seed: self.seed,
             standardize: !self.no_standardize,
+            max_categories: self.max_categories,
         })
     }
 }

@@ -17,7 +17,12 @@
 //!   turn every distinct number into a one-hot feature; any other column (no numbers, or at most
 //!   half numbers) is categorical and one-hot encoded with the categories seen in the training
 //!   rows, sorted, one output column `NAME_CATEGORY` per category (scikit-learn's
-//!   `OneHotEncoder` order and naming).
+//!   `OneHotEncoder` order and naming). A categorical column with more than
+//!   [`ColumnOptions::max_categories`] distinct values (default [`MAX_CATEGORIES`] = 1000) is an
+//!   error ([`Error::TooManyCategories`]) raised before anything is allocated: an identifier or
+//!   name column, with a distinct value per row, would otherwise become one dense feature per row
+//!   (40,000 rows: 40,000 x 40,000 values, 12.8 GB). scikit-learn's `OneHotEncoder` has no such
+//!   limit by default; the check is here because the features are stored densely.
 //! - **Missing values** ([`crate::data::csv::MISSING`]) are an error naming the file, line and column,
 //!   unless an [`Impute`] strategy is given: numeric columns then take the mean or median of their
 //!   training rows, categorical columns their most frequent training category.
@@ -26,7 +31,7 @@
 //!
 //! [`Encoder`] is `serde`-serialisable so a model's `config.json` can carry it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -39,6 +44,26 @@ use crate::data::dataset::{Dataset, Target, Task};
 /// A numeric target with at most this many distinct values, all integers, is taken as class
 /// labels unless a task is given.
 pub const MAX_INTEGER_CLASSES: usize = 20;
+
+/// Default limit on the distinct values of one categorical feature column
+/// ([`ColumnOptions::max_categories`]).
+pub const MAX_CATEGORIES: usize = 1000;
+
+/// How the input columns of a table are chosen and encoded; see [`Encoder::fit_with`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnOptions {
+    /// The most distinct (non-missing) values a categorical column may have, counted over every
+    /// row of the table; more is [`Error::TooManyCategories`]. Default [`MAX_CATEGORIES`].
+    pub max_categories: usize,
+}
+
+impl Default for ColumnOptions {
+    fn default() -> Self {
+        ColumnOptions {
+            max_categories: MAX_CATEGORIES,
+        }
+    }
+}
 
 /// How to fill missing feature values, fitted on the training rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -349,16 +374,32 @@ pub struct Encoder {
 
 impl Encoder {
     /// Learns column types over every row of `table`, and categories and imputation values over
-    /// `train_rows`. Every column except `target.column` is an input.
-    ///
-    /// Errors: an input column whose non-missing cells are mostly numbers but not all (naming
-    /// the first non-number, its line, the counts and the missing-value markers); with `impute`,
-    /// a column with no value in any training row (naming it).
+    /// `train_rows`. Every column except `target.column` is an input. As [`Encoder::fit_with`]
+    /// with the default [`ColumnOptions`].
     pub fn fit(
         table: &Table,
         target: TargetEncoder,
         train_rows: &[usize],
         impute: Option<Impute>,
+    ) -> Result<Encoder> {
+        Self::fit_with(table, target, train_rows, impute, &ColumnOptions::default())
+    }
+
+    /// Learns column types over every row of `table`, and categories and imputation values over
+    /// `train_rows`, with the column choices of `opts`. Every column except `target.column` is
+    /// an input.
+    ///
+    /// Errors: an input column whose non-missing cells are mostly numbers but not all (naming
+    /// the first non-number, its line, the counts and the missing-value markers); a categorical
+    /// column with more than `opts.max_categories` distinct values
+    /// ([`Error::TooManyCategories`], before anything is allocated); with `impute`, a column
+    /// with no value in any training row (naming it).
+    pub fn fit_with(
+        table: &Table,
+        target: TargetEncoder,
+        train_rows: &[usize],
+        impute: Option<Impute>,
+        opts: &ColumnOptions,
     ) -> Result<Encoder> {
         let target_col = table.require_column(&target.column, "the target")?;
         let mut columns = Vec::new();
@@ -400,6 +441,21 @@ impl Encoder {
                 ));
             }
             let numeric = n_text == 0;
+            if !numeric {
+                let distinct: HashSet<&str> = (0..table.n_rows())
+                    .map(|r| table.cell(r, col))
+                    .filter(|c| !is_missing(c))
+                    .collect();
+                if distinct.len() > opts.max_categories {
+                    return Err(Error::TooManyCategories {
+                        path: table.path().to_string(),
+                        column: name.clone(),
+                        distinct: distinct.len(),
+                        rows: table.n_rows(),
+                        max: opts.max_categories,
+                    });
+                }
+            }
             let no_values = || {
                 table.error(format!(
                     "column '{name}' has no value in any training row, so it cannot be imputed; \
@@ -612,7 +668,16 @@ impl Encoder {
         stage: Stage,
     ) -> Result<Dataset> {
         let d = self.n_features();
-        let mut x = Vec::with_capacity(rows.len() * d);
+        let mut x: Vec<f64> = Vec::new();
+        let n_values = rows.len().checked_mul(d);
+        if n_values.is_none_or(|n| x.try_reserve_exact(n).is_err()) {
+            return Err(table.error(format!(
+                "the encoded features of {} rows x {d} features ({:.1} GB as f64) do not fit in \
+                 memory; leave out wide one-hot columns (the `drop` option) or use fewer rows",
+                rows.len(),
+                rows.len() as f64 * d as f64 * 8.0 / 1e9
+            )));
+        }
         for &row in rows {
             for (spec, &col) in self.columns.iter().zip(cols) {
                 let cell = table.cell(row, col);

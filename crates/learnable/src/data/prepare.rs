@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::bundled;
 use crate::data::csv::Table;
 use crate::data::dataset::{Dataset, Task};
-use crate::data::encode::{Encoder, Impute, TargetEncoder};
+use crate::data::encode::{ColumnOptions, Encoder, Impute, MAX_CATEGORIES, TargetEncoder};
 use crate::data::scaler::StandardScaler;
 use crate::data::split::{self, Split};
 
@@ -53,6 +53,24 @@ pub struct Options {
     pub seed: u64,
     /// Standardise features with a scaler fitted on the training split. Default true.
     pub standardize: bool,
+    /// The most distinct values a categorical CSV column may have before it is an error
+    /// ([`crate::Error::TooManyCategories`]): one-hot encoding makes one feature per value.
+    /// Default [`MAX_CATEGORIES`] (1000). Absent from older `config.json` files (default).
+    #[serde(default = "default_max_categories")]
+    pub max_categories: usize,
+}
+
+fn default_max_categories() -> usize {
+    MAX_CATEGORIES
+}
+
+impl Options {
+    /// The column choices of these options, for [`Encoder::fit_with`].
+    pub fn column_options(&self) -> ColumnOptions {
+        ColumnOptions {
+            max_categories: self.max_categories,
+        }
+    }
 }
 
 impl Default for Options {
@@ -64,6 +82,7 @@ impl Default for Options {
             test_fraction: 0.2,
             seed: 0,
             standardize: true,
+            max_categories: MAX_CATEGORIES,
         }
     }
 }
@@ -171,7 +190,8 @@ pub struct Prepared {
 /// Loads `source`, splits it, fits the preprocessing on the training rows and applies it to all
 /// three splits (see the module doc).
 ///
-/// Errors: unknown dataset; unreadable or malformed CSV (file, line, column); invalid fractions;
+/// Errors: unknown dataset; unreadable or malformed CSV (file, line, column); a categorical
+/// column with more than `max_categories` distinct values; invalid fractions;
 /// a class too small to stratify; a task override that contradicts a bundled dataset's task.
 pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
     split::check_fractions(opts.val_fraction, opts.test_fraction)?;
@@ -224,7 +244,13 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
                     opts.seed,
                 )?,
             };
-            let encoder = Encoder::fit(&table, target, &split.train, opts.impute)?;
+            let encoder = Encoder::fit_with(
+                &table,
+                target,
+                &split.train,
+                opts.impute,
+                &opts.column_options(),
+            )?;
             let train = encoder.transform(&table, &split.train)?;
             let val = encoder.transform(&table, &split.val)?;
             let test = encoder.transform(&table, &split.test)?;
