@@ -50,6 +50,22 @@ pub struct DataArgs {
     /// (an ID or name column) is an error suggesting --drop COLUMN.
     #[arg(long, default_value_t = learnable::data::encode::MAX_CATEGORIES)]
     pub max_categories: usize,
+    /// Use only these columns as inputs, in this order (comma-separated; default: every column
+    /// but the target). Stored with the model, so eval and predict use the same inputs.
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN,...")]
+    pub features: Option<Vec<String>>,
+    /// Leave these columns out of the inputs, e.g. an ID or name column (comma-separated or
+    /// repeated).
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN,...")]
+    pub drop: Vec<String>,
+    /// One-hot encode this CSV column even if its values are numbers (comma-separated or
+    /// repeated).
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
+    pub categorical: Vec<String>,
+    /// Read this CSV column as numbers; a cell that is not a number is an error naming its line
+    /// (by default a column with words is guessed categorical). Comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
+    pub numeric: Vec<String>,
 }
 
 impl DataArgs {
@@ -85,8 +101,28 @@ impl DataArgs {
             seed: self.seed,
             standardize: !self.no_standardize,
             max_categories: self.max_categories,
+            features: self.features.clone(),
+            drop: self.drop.clone(),
+            categorical: self.categorical.clone(),
+            numeric: self.numeric.clone(),
         })
     }
+}
+
+/// The note naming the CSV columns guessed categorical (one-hot encoded without
+/// `--categorical`), e.g. `note: treating 2 columns as categorical (one-hot): color, city; use
+/// --numeric COL to override`; None when there are none.
+pub fn categorical_note(p: &prepare::Prepared) -> Option<String> {
+    let cols = &p.guessed_categorical;
+    if cols.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "note: treating {} column{} as categorical (one-hot): {}; use --numeric COL to override",
+        cols.len(),
+        if cols.len() == 1 { "" } else { "s" },
+        cols.join(", ")
+    ))
 }
 
 /// A short name for a source: the dataset name or the file path.
@@ -187,6 +223,9 @@ pub fn prepare_training(args: &DataArgs) -> Result<Prepared> {
     let source = args.source()?;
     let options = args.options()?;
     let p = prepare::prepare(&source, &options)?;
+    if let Some(note) = categorical_note(&p) {
+        eprintln!("{note}");
+    }
     let nonempty = |d: &Dataset| -> Result<Option<Split>> {
         if d.n_rows() == 0 {
             Ok(None)

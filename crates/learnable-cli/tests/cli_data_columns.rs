@@ -58,3 +58,90 @@ fn an_id_column_fails_fast_with_a_message_suggesting_drop() {
     assert!(!line.contains("`drop`"), "{line}");
     assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
 }
+
+/// `id,size,color,y`: 30 rows, a distinct id per row; y = big when size > 5 (size = i % 10 +
+/// 0.5), color cycles red/green/blue (noise).
+fn write_people(dir: &Path, name: &str, rows: std::ops::Range<usize>, target: bool) {
+    let mut text = String::from(if target { "id,size,color,y\n" } else { "id,size,color\n" });
+    for i in rows {
+        let size = (i % 10) as f64 + 0.5;
+        let color = ["red", "green", "blue"][i % 3];
+        let y = if size > 5.0 { "big" } else { "small" };
+        if target {
+            text.push_str(&format!("p{i},{size},{color},{y}\n"));
+        } else {
+            text.push_str(&format!("p{i},{size},{color}\n"));
+        }
+    }
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn drop_and_features_are_stored_with_the_model_and_reused_by_eval_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_people(d, "people.csv", 0..30, true);
+    // New people: ids never seen in training, which a one-hot id column could not encode.
+    write_people(d, "new.csv", 100..110, false);
+    let train = |extra: &[&str], out: &str| {
+        let mut args = vec!["train", "--data", "people.csv", "--target", "y", "--model", "softmax"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", out]);
+        ok(d, &args)
+    };
+    let o = train(&["--drop", "id"], "m");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("m/config.json")).unwrap()).unwrap();
+    assert_eq!(
+        cfg["feature_names"],
+        serde_json::json!(["size", "color_blue", "color_green", "color_red"])
+    );
+    assert_eq!(cfg["options"]["drop"], serde_json::json!(["id"]));
+    // color is guessed categorical: one note line on stderr.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(
+            "note: treating 1 column as categorical (one-hot): color; use --numeric COL to override\n"
+        ),
+        "{stderr}"
+    );
+    ok(d, &["eval", "--model", "m", "--data", "people.csv"]);
+    ok(d, &["predict", "--model", "m", "--data", "new.csv", "--out", "p.csv"]);
+    let pred = std::fs::read_to_string(d.join("p.csv")).unwrap();
+    assert_eq!(pred.lines().count(), 11, "{pred}");
+
+    // --features size: only numeric inputs, so no note.
+    let o = train(&["--features", "size"], "f");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("f/config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["feature_names"], serde_json::json!(["size"]));
+    assert_eq!(cfg["options"]["features"], serde_json::json!(["size"]));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("note:"));
+    ok(d, &["predict", "--model", "f", "--data", "new.csv", "--out", "pf.csv"]);
+}
+
+#[test]
+fn unknown_columns_the_target_and_bad_numeric_cells_are_errors_in_flag_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_people(d, "people.csv", 0..30, true);
+    let base = ["train", "--data", "people.csv", "--target", "y", "--model", "softmax"];
+    let run = |extra: &[&str], needles: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        fails(d, &args, needles)
+    };
+    run(
+        &["--features", "size,colour"],
+        &["--features colour is not valid: allowed column names of people.csv: id, size, color"],
+    );
+    run(
+        &["--drop", "y"],
+        &["--drop y is not valid: allowed columns other than the target 'y'"],
+    );
+    // color is words: declared numeric, the first word is named with its line (line 2).
+    run(
+        &["--drop", "id", "--numeric", "color"],
+        &["line 2, column 'color': 'red' is not a number, but the column is declared numeric (--numeric)"],
+    );
+}

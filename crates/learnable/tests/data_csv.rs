@@ -569,7 +569,8 @@ fn a_mostly_numeric_column_with_a_stray_text_cell_is_an_error_naming_the_cell() 
         format!(
             "invalid file t.csv: line 4, column 'x': 'n/a?' is not a number, but 3 of the \
              column's 4 non-missing values are; fix the cell, or mark it as missing with an empty \
-             cell or one of {MARKERS} (and train with --impute mean or --impute median)"
+             cell or one of {MARKERS} (and train with --impute mean or --impute median); if \
+             the column's values are categories, declare it categorical (option `categorical`)"
         )
     );
     // Two text cells among 4 numbers (missing cells not counted): the first one is named.

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::bundled;
 use crate::data::csv::Table;
 use crate::data::dataset::{Dataset, Task};
-use crate::data::encode::{ColumnOptions, Encoder, Impute, MAX_CATEGORIES, TargetEncoder};
+use crate::data::encode::{
+    ColumnOptions, Encoder, Impute, MAX_CATEGORIES, TargetEncoder, choose_inputs,
+};
 use crate::data::scaler::StandardScaler;
 use crate::data::split::{self, Split};
 
@@ -58,6 +60,23 @@ pub struct Options {
     /// Default [`MAX_CATEGORIES`] (1000). Absent from older `config.json` files (default).
     #[serde(default = "default_max_categories")]
     pub max_categories: usize,
+    /// Use only these columns as inputs, in this order (None: every column but the target).
+    /// For a bundled dataset, names from its feature names. Absent from older `config.json`
+    /// files (None).
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
+    /// Leave these columns out of the inputs (e.g. an ID or name column). Absent from older
+    /// `config.json` files (none).
+    #[serde(default)]
+    pub drop: Vec<String>,
+    /// CSV columns to one-hot encode even if their values are numbers (none for a bundled
+    /// dataset, whose features are all numeric). Absent from older `config.json` files (none).
+    #[serde(default)]
+    pub categorical: Vec<String>,
+    /// CSV columns to read as numbers: a non-number in one is an error naming its line, where
+    /// the guess would make the column categorical. Absent from older `config.json` files.
+    #[serde(default)]
+    pub numeric: Vec<String>,
 }
 
 fn default_max_categories() -> usize {
@@ -68,6 +87,10 @@ impl Options {
     /// The column choices of these options, for [`Encoder::fit_with`].
     pub fn column_options(&self) -> ColumnOptions {
         ColumnOptions {
+            features: self.features.clone(),
+            drop: self.drop.clone(),
+            categorical: self.categorical.clone(),
+            numeric: self.numeric.clone(),
             max_categories: self.max_categories,
         }
     }
@@ -83,6 +106,10 @@ impl Default for Options {
             seed: 0,
             standardize: true,
             max_categories: MAX_CATEGORIES,
+            features: None,
+            drop: Vec::new(),
+            categorical: Vec::new(),
+            numeric: Vec::new(),
         }
     }
 }
@@ -185,13 +212,18 @@ pub struct Prepared {
     pub split: Split,
     /// Whether `test` is the dataset's own fixed test split (then `test_fraction` was ignored).
     pub fixed_test: bool,
+    /// The input columns whose type was guessed categorical (one-hot encoded without being in
+    /// `Options::categorical`), in input order; a program may tell its user about them.
+    pub guessed_categorical: Vec<String>,
 }
 
 /// Loads `source`, splits it, fits the preprocessing on the training rows and applies it to all
 /// three splits (see the module doc).
 ///
-/// Errors: unknown dataset; unreadable or malformed CSV (file, line, column); a categorical
-/// column with more than `max_categories` distinct values; invalid fractions;
+/// Errors: unknown dataset; unreadable or malformed CSV (file, line, column); column choices
+/// (`features`, `drop`, `categorical`, `numeric`) naming unknown columns or the target (see
+/// [`choose_inputs`]); a non-number in a `numeric` column; a categorical column with more than
+/// `max_categories` distinct values; invalid fractions;
 /// a class too small to stratify; a task override that contradicts a bundled dataset's task.
 pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
     split::check_fractions(opts.val_fraction, opts.test_fraction)?;
@@ -205,10 +237,31 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
                     &format!("{} (the task of dataset {name})", info.task),
                 ));
             }
+            let columns = opts.column_options();
+            if !columns.categorical.is_empty() {
+                return Err(Error::invalid(
+                    "categorical",
+                    columns.categorical.join(", "),
+                    &format!("no column for dataset {name}, whose features are all numeric"),
+                ));
+            }
             let data = bundled::load(name)?;
+            let cols = choose_inputs(name, data.feature_names(), None, &columns)?;
+            let all =
+                cols.len() == data.n_features() && cols.iter().enumerate().all(|(i, &c)| i == c);
+            let data = if all {
+                data
+            } else {
+                data.select_columns(&cols)?
+            };
             let encoder = Encoder::numeric(data.feature_names(), data.task(), data.class_names());
             match bundled::load_test(name)? {
                 Some(test) => {
+                    let test = if all {
+                        test
+                    } else {
+                        test.select_columns(&cols)?
+                    };
                     let split = split::split_dataset(&data, opts.val_fraction, 0.0, opts.seed)?;
                     let (train, val, _) = split.apply(&data)?;
                     (train, val, test, encoder, split, true)
@@ -262,8 +315,15 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
     } else {
         None
     };
+    let guessed_categorical = encoder
+        .one_hot_columns()
+        .into_iter()
+        .filter(|c| !opts.categorical.iter().any(|f| f == c))
+        .map(str::to_string)
+        .collect();
     let preprocessing = Preprocessing { encoder, scaler };
     Ok(Prepared {
+        guessed_categorical,
         train: preprocessing.scale(train)?,
         val: preprocessing.scale(val)?,
         test: preprocessing.scale(test)?,
