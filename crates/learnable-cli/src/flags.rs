@@ -27,6 +27,9 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
         "val_fraction + test_fraction",
         "--val-fraction + --test-fraction",
     ),
+    ("val_size", "--val-size"),
+    ("test_size", "--test-size"),
+    ("val_size + test_size", "--val-size + --test-size"),
     // train: model, optimizer, loop (cmd/train.rs)
     ("hidden", "--hidden"),
     ("activation", "--activation"),

@@ -11,6 +11,7 @@ use learnable::data::csv::Table;
 use learnable::data::dataset::{Dataset, Target, Task};
 use learnable::data::encode::Impute;
 use learnable::data::prepare::{self, Options, Preprocessing, Source};
+use learnable::data::split::{self, SplitSize};
 
 use crate::flags::print_warnings;
 use crate::model_dir::ModelConfig;
@@ -33,12 +34,22 @@ pub struct DataArgs {
     /// Fill missing values with the training split's column mean or median.
     #[arg(long, value_parser = ["mean", "median"])]
     pub impute: Option<String>,
-    /// Fraction of rows held out for validation (early stopping), in [0, 1).
+    /// Fraction of rows held out for validation (early stopping), in [0, 1). Kept from before
+    /// --val-size, which also takes a row count.
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
     /// Fraction of rows held out for the final test, in [0, 1) (MNIST has its own test split).
+    /// Kept from before --test-size, which also takes a row count.
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
+    /// Rows held out for validation, as scikit-learn's test_size: a fraction in [0, 1) (0.1)
+    /// or a whole number of rows (50; 0: none). Replaces --val-fraction (default 0.1).
+    #[arg(long, conflicts_with = "val_fraction", value_name = "SIZE")]
+    pub val_size: Option<String>,
+    /// Rows held out for the final test: a fraction in [0, 1) (0.2) or a whole number of rows
+    /// (100; 0: none). Replaces --test-fraction (default 0.2). MNIST has its own test split.
+    #[arg(long, conflicts_with = "test_fraction", value_name = "SIZE")]
+    pub test_size: Option<String>,
     /// Seed of the split, the initialisation, shuffling and dropout.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -93,11 +104,12 @@ impl DataArgs {
             Some("median") => Some(Impute::Median),
             Some(other) => bail!("--impute must be mean or median, got {other}"),
         };
+        let (val_size, test_size) = self.split_sizes()?;
         Ok(Options {
             task,
             impute,
-            val_fraction: self.val_fraction,
-            test_fraction: self.test_fraction,
+            val_size,
+            test_size,
             seed: self.seed,
             standardize: !self.no_standardize,
             max_categories: self.max_categories,
@@ -106,6 +118,83 @@ impl DataArgs {
             categorical: self.categorical.clone(),
             numeric: self.numeric.clone(),
         })
+    }
+}
+
+impl DataArgs {
+    /// The validation and test sizes: from --val-size / --test-size (a fraction or a row
+    /// count), else from --val-fraction / --test-fraction, which are checked here so that an
+    /// error names the flag typed (`--val-fraction 1.5 is out of range: ...`).
+    pub fn split_sizes(&self) -> Result<(SplitSize, SplitSize)> {
+        let parse = |flag: &str, text: &str| -> Result<SplitSize> {
+            text.parse::<SplitSize>()
+                .with_context(|| format!("{flag} {text}"))
+        };
+        if self.val_size.is_none() && self.test_size.is_none() {
+            split::check_fractions(self.val_fraction, self.test_fraction)?;
+        }
+        let val = match &self.val_size {
+            Some(s) => parse("--val-size", s)?,
+            None => {
+                split::check_fractions(self.val_fraction, 0.0)?;
+                SplitSize::Fraction(self.val_fraction)
+            }
+        };
+        let test = match &self.test_size {
+            Some(s) => parse("--test-size", s)?,
+            None => {
+                split::check_fractions(0.0, self.test_fraction)?;
+                SplitSize::Fraction(self.test_fraction)
+            }
+        };
+        Ok((val, test))
+    }
+
+    /// The validation size as the user gave it, for messages: `("--val-size", "50")` or
+    /// `("--val-fraction", "0.1")`.
+    pub fn val_setting(&self) -> (&'static str, String) {
+        match &self.val_size {
+            Some(s) => ("--val-size", s.clone()),
+            None => ("--val-fraction", self.val_fraction.to_string()),
+        }
+    }
+
+    /// Whether no validation split was asked for (`--val-size 0` or `--val-fraction 0`).
+    pub fn no_validation(&self) -> bool {
+        self.split_sizes().is_ok_and(|(v, _)| v.is_none())
+    }
+
+    /// The data flags added after checkpoint/args.json was introduced, as flag -> value for
+    /// `--resume`'s comparison: "(none)" when not given (as an older args.json reads), else
+    /// the value.
+    pub fn resume_pairs(&self) -> Vec<(&'static str, String)> {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "(none)".to_string()
+            } else {
+                v.join(",")
+            }
+        };
+        let none = || "(none)".to_string();
+        vec![
+            ("--val-size", self.val_size.clone().unwrap_or_else(none)),
+            ("--test-size", self.test_size.clone().unwrap_or_else(none)),
+            (
+                "--features",
+                self.features.as_deref().map_or_else(none, list),
+            ),
+            ("--drop", list(&self.drop)),
+            ("--categorical", list(&self.categorical)),
+            ("--numeric", list(&self.numeric)),
+            (
+                "--max-categories",
+                if self.max_categories == learnable::data::encode::MAX_CATEGORIES {
+                    none()
+                } else {
+                    self.max_categories.to_string()
+                },
+            ),
+        ]
     }
 }
 

@@ -145,3 +145,52 @@ fn unknown_columns_the_target_and_bad_numeric_cells_are_errors_in_flag_words() {
         &["line 2, column 'color': 'red' is not a number, but the column is declared numeric (--numeric)"],
     );
 }
+
+#[test]
+fn test_and_validation_sizes_take_row_counts_and_never_change_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let iris = ["train", "--dataset", "iris", "--model", "softmax"];
+    fn with<'a>(iris: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        let mut a = iris.to_vec();
+        a.extend_from_slice(extra);
+        a
+    }
+    let with = |extra: &[&'static str]| with(&iris, extra);
+    // 150 rows: 30 test rows and no validation rows leave 120 for training.
+    let o = ok(d, &with(&["--val-size", "0", "--test-size", "30", "--out", "m"]));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("120 train, 0 validation, 30 test rows"), "{stdout}");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("m/config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["options"]["test_size"], serde_json::json!(30));
+    assert_eq!(cfg["options"]["val_size"], serde_json::json!(0));
+    // The model's own test split is rebuilt by eval from the stored sizes: 30 rows.
+    let e = ok(d, &["eval", "--model", "m", "--dataset", "iris", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    assert_eq!(v["rows"], 30);
+    // A fraction still works through --test-size, and the old flags are kept.
+    let o = ok(d, &with(&["--test-size", "0.2", "--val-fraction", "0.1", "--out", "f"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("105 train, 15 validation, 30 test rows"));
+    fails(
+        d,
+        &with(&["--test-size", "150"]),
+        &["--test-size 150 is out of range: allowed <= 149 rows (the data have 150 rows"],
+    );
+    // Stratified, 3 classes: 2 test rows cannot hold one of each (scikit-learn's rule).
+    fails(
+        d,
+        &with(&["--test-size", "2"]),
+        &["--test-size 2 is out of range: allowed a size of at least 3 rows, the number of classes"],
+    );
+    fails(
+        d,
+        &with(&["--val-size", "1.5"]),
+        &["--val-size 1.5: expected a fraction of the rows in [0, 1) such as 0.2, or a whole number of rows"],
+    );
+    let o = learnable(d)
+        .args(with(&["--test-size", "30", "--test-fraction", "0.2"]))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out_str(&o));
+}

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use learnable::Error;
-use learnable::data::{Options, Source, prepare};
+use learnable::data::{Options, Source, SplitSize, prepare};
 
 /// Writes `text` to `name` in a fresh temporary folder; returns the folder guard and path.
 fn file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -25,8 +25,8 @@ fn csv(path: &Path, target: &str) -> Source {
 /// No split, no scaling: every row is a training row and values stay as written.
 fn raw() -> Options {
     Options {
-        val_fraction: 0.0,
-        test_fraction: 0.0,
+        val_size: SplitSize::Fraction(0.0),
+        test_size: SplitSize::Fraction(0.0),
         standardize: false,
         ..Options::default()
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use learnable::data::csv::Table;
 use learnable::data::encode::{ColumnEncoding, Encoder, TargetEncoder};
-use learnable::data::{Impute, Options, Preprocessing, Source, Task, prepare};
+use learnable::data::{Impute, Options, Preprocessing, Source, SplitSize, Task, prepare};
 
 /// Writes `text` to `name` in a fresh temporary folder; returns the folder guard and path.
 fn file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -29,8 +29,8 @@ fn err_of(text: &str) -> String {
 /// No split, no scaling: every row is a training row and values stay as written.
 fn raw() -> Options {
     Options {
-        val_fraction: 0.0,
-        test_fraction: 0.0,
+        val_size: SplitSize::Fraction(0.0),
+        test_size: SplitSize::Fraction(0.0),
         standardize: false,
         ..Options::default()
     }
@@ -368,8 +368,8 @@ fn the_split_is_stratified_and_the_scaler_is_fitted_on_training_rows_only() {
     }
     let (_d, path) = file("s.csv", &text);
     let opts = Options {
-        val_fraction: 0.0,
-        test_fraction: 0.2,
+        val_size: SplitSize::Fraction(0.0),
+        test_size: SplitSize::Fraction(0.2),
         seed: 3,
         ..Options::default()
     };
@@ -393,8 +393,8 @@ fn trained() -> (tempfile::TempDir, Preprocessing) {
     let p = prepare(
         &csv_source(&path, "y"),
         &Options {
-            val_fraction: 0.0,
-            test_fraction: 0.0,
+            val_size: SplitSize::Fraction(0.0),
+            test_size: SplitSize::Fraction(0.0),
             ..Options::default()
         },
     )

@@ -206,6 +206,7 @@ fn resume_args(args: &Args) -> std::collections::BTreeMap<String, String> {
         ("--C", args.c.to_string()),
     ]
     .into_iter()
+    .chain(d.resume_pairs())
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
@@ -427,13 +428,11 @@ fn ignored_options(args: &Args, given: &Given, has_val: bool, classification: bo
             ignored.push((
                 "patience",
                 "--patience",
-                if args.data.val_fraction == 0.0 {
-                    "with --val-fraction 0 (no validation set)".into()
+                if args.data.no_validation() {
+                    format!("with {} 0 (no validation set)", args.data.val_setting().0)
                 } else {
-                    format!(
-                        "with --val-fraction {} (the validation split has no rows)",
-                        args.data.val_fraction
-                    )
+                    let (flag, value) = args.data.val_setting();
+                    format!("with {flag} {value} (the validation split has no rows)")
                 },
             ));
         }

@@ -22,7 +22,7 @@ use crate::data::encode::{
     ColumnOptions, Encoder, Impute, MAX_CATEGORIES, TargetEncoder, choose_inputs,
 };
 use crate::data::scaler::StandardScaler;
-use crate::data::split::{self, Split};
+use crate::data::split::{self, Split, SplitSize};
 
 /// Where the data come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,11 +46,14 @@ pub struct Options {
     pub task: Option<Task>,
     /// Fill missing feature values (None: a missing value is an error).
     pub impute: Option<Impute>,
-    /// Fraction of rows for validation, in [0, 1). Default 0.1.
-    pub val_fraction: f64,
-    /// Fraction of rows for test, in [0, 1); ignored by datasets with a fixed test split
-    /// (MNIST). Default 0.2.
-    pub test_fraction: f64,
+    /// Size of the validation split: a fraction of the rows in [0, 1) or a number of rows (see
+    /// [`SplitSize`]). Default 10 %. Read from `val_fraction` in older `config.json` files.
+    #[serde(alias = "val_fraction")]
+    pub val_size: SplitSize,
+    /// Size of the test split, as `val_size`; ignored by datasets with a fixed test split
+    /// (MNIST). Default 20 %. Read from `test_fraction` in older `config.json` files.
+    #[serde(alias = "test_fraction")]
+    pub test_size: SplitSize,
     /// Seed of the split's random stream. Default 0.
     pub seed: u64,
     /// Standardise features with a scaler fitted on the training split. Default true.
@@ -101,8 +104,8 @@ impl Default for Options {
         Options {
             task: None,
             impute: None,
-            val_fraction: 0.1,
-            test_fraction: 0.2,
+            val_size: SplitSize::Fraction(0.1),
+            test_size: SplitSize::Fraction(0.2),
             seed: 0,
             standardize: true,
             max_categories: MAX_CATEGORIES,
@@ -202,15 +205,15 @@ impl Preprocessing {
 pub struct Prepared {
     /// Training rows, encoded and scaled.
     pub train: Dataset,
-    /// Validation rows (empty if `val_fraction` is 0).
+    /// Validation rows (empty if `val_size` is 0).
     pub val: Dataset,
-    /// Test rows (empty if `test_fraction` is 0; MNIST: its fixed 10000-image test split).
+    /// Test rows (empty if `test_size` is 0; MNIST: its fixed 10000-image test split).
     pub test: Dataset,
     /// The fitted preprocessing to store with the model.
     pub preprocessing: Preprocessing,
     /// The split's row indices (into the file, or into MNIST's training part).
     pub split: Split,
-    /// Whether `test` is the dataset's own fixed test split (then `test_fraction` was ignored).
+    /// Whether `test` is the dataset's own fixed test split (then `test_size` was ignored).
     pub fixed_test: bool,
     /// The input columns whose type was guessed categorical (one-hot encoded without being in
     /// `Options::categorical`), in input order; a program may tell its user about them.
@@ -223,10 +226,10 @@ pub struct Prepared {
 /// Errors: unknown dataset; unreadable or malformed CSV (file, line, column); column choices
 /// (`features`, `drop`, `categorical`, `numeric`) naming unknown columns or the target (see
 /// [`choose_inputs`]); a non-number in a `numeric` column; a categorical column with more than
-/// `max_categories` distinct values; invalid fractions;
+/// `max_categories` distinct values; invalid split sizes (see [`split`]), including a size that
+/// leaves no training row or, stratified, is below the number of classes;
 /// a class too small to stratify; a task override that contradicts a bundled dataset's task.
 pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
-    split::check_fractions(opts.val_fraction, opts.test_fraction)?;
     let (train, val, test, encoder, split, fixed_test) = match source {
         Source::Bundled(name) => {
             let info = bundled::info(name)?;
@@ -262,17 +265,13 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
                     } else {
                         test.select_columns(&cols)?
                     };
-                    let split = split::split_dataset(&data, opts.val_fraction, 0.0, opts.seed)?;
+                    let split = split::split_dataset(&data, opts.val_size, 0.0, opts.seed)?;
                     let (train, val, _) = split.apply(&data)?;
                     (train, val, test, encoder, split, true)
                 }
                 None => {
-                    let split = split::split_dataset(
-                        &data,
-                        opts.val_fraction,
-                        opts.test_fraction,
-                        opts.seed,
-                    )?;
+                    let split =
+                        split::split_dataset(&data, opts.val_size, opts.test_size, opts.seed)?;
                     let (train, val, test) = split.apply(&data)?;
                     (train, val, test, encoder, split, false)
                 }
@@ -286,14 +285,14 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
                 crate::data::Target::Classes(labels) => split::stratified_split(
                     &labels,
                     &target.classes,
-                    opts.val_fraction,
-                    opts.test_fraction,
+                    opts.val_size,
+                    opts.test_size,
                     opts.seed,
                 )?,
                 _ => split::random_split(
                     table.n_rows(),
-                    opts.val_fraction,
-                    opts.test_fraction,
+                    opts.val_size,
+                    opts.test_size,
                     opts.seed,
                 )?,
             };
