@@ -140,7 +140,10 @@ pub fn cause_message(cause: &(dyn std::error::Error + 'static)) -> String {
 pub fn options_as_flags(msg: &str) -> String {
     let mut out = msg.to_string();
     for (setting, flag) in SETTING_FLAGS {
-        for form in [format!("option `{setting}`"), format!("the `{setting}` option")] {
+        for form in [
+            format!("option `{setting}`"),
+            format!("the `{setting}` option"),
+        ] {
             if out.contains(&form) {
                 out = out.replace(&form, flag);
             }

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use learnable::Tensor;
-use learnable::train::{Split, Targets};
 use learnable::data::csv::Table;
 use learnable::data::dataset::{Dataset, Target, Task};
 use learnable::data::encode::Impute;
 use learnable::data::prepare::{self, Options, Preprocessing, Source};
 use learnable::data::split::{self, SplitSize};
+use learnable::train::{Split, Targets};
 
 use crate::flags::print_warnings;
 use crate::model_dir::ModelConfig;

@@ -23,10 +23,17 @@ fn fails(dir: &Path, args: &[&str], needles: &[&str]) -> String {
     assert_eq!(o.status.code(), Some(1), "{args:?}: exit status\n{text}");
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{args:?}: stderr is not one line:\n{stderr}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "{args:?}: stderr is not one line:\n{stderr}"
+    );
     assert!(lines[0].starts_with("error: "), "{args:?}: {stderr}");
     for n in needles {
-        assert!(lines[0].contains(n), "{args:?}: expected '{n}' in:\n{stderr}");
+        assert!(
+            lines[0].contains(n),
+            "{args:?}: expected '{n}' in:\n{stderr}"
+        );
     }
     assert!(!text.contains("panicked"), "{args:?}: {text}");
     lines[0].to_string()
@@ -36,7 +43,11 @@ fn fails(dir: &Path, args: &[&str], needles: &[&str]) -> String {
 fn write_id_file(dir: &Path) {
     let mut text = String::from("id,x,y\n");
     for i in 0..40_000 {
-        text.push_str(&format!("u{i:05},{},{}\n", i % 7, if i % 2 == 0 { "a" } else { "b" }));
+        text.push_str(&format!(
+            "u{i:05},{},{}\n",
+            i % 7,
+            if i % 2 == 0 { "a" } else { "b" }
+        ));
     }
     std::fs::write(dir.join("ids.csv"), text).unwrap();
 }
@@ -62,7 +73,11 @@ fn an_id_column_fails_fast_with_a_message_suggesting_drop() {
 /// `id,size,color,y`: 30 rows, a distinct id per row; y = big when size > 5 (size = i % 10 +
 /// 0.5), color cycles red/green/blue (noise).
 fn write_people(dir: &Path, name: &str, rows: std::ops::Range<usize>, target: bool) {
-    let mut text = String::from(if target { "id,size,color,y\n" } else { "id,size,color\n" });
+    let mut text = String::from(if target {
+        "id,size,color,y\n"
+    } else {
+        "id,size,color\n"
+    });
     for i in rows {
         let size = (i % 10) as f64 + 0.5;
         let color = ["red", "green", "blue"][i % 3];
@@ -84,7 +99,15 @@ fn drop_and_features_are_stored_with_the_model_and_reused_by_eval_and_predict() 
     // New people: ids never seen in training, which a one-hot id column could not encode.
     write_people(d, "new.csv", 100..110, false);
     let train = |extra: &[&str], out: &str| {
-        let mut args = vec!["train", "--data", "people.csv", "--target", "y", "--model", "softmax"];
+        let mut args = vec![
+            "train",
+            "--data",
+            "people.csv",
+            "--target",
+            "y",
+            "--model",
+            "softmax",
+        ];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--out", out]);
         ok(d, &args)
@@ -106,7 +129,12 @@ fn drop_and_features_are_stored_with_the_model_and_reused_by_eval_and_predict() 
         "{stderr}"
     );
     ok(d, &["eval", "--model", "m", "--data", "people.csv"]);
-    ok(d, &["predict", "--model", "m", "--data", "new.csv", "--out", "p.csv"]);
+    ok(
+        d,
+        &[
+            "predict", "--model", "m", "--data", "new.csv", "--out", "p.csv",
+        ],
+    );
     let pred = std::fs::read_to_string(d.join("p.csv")).unwrap();
     assert_eq!(pred.lines().count(), 11, "{pred}");
 
@@ -117,7 +145,12 @@ fn drop_and_features_are_stored_with_the_model_and_reused_by_eval_and_predict() 
     assert_eq!(cfg["feature_names"], serde_json::json!(["size"]));
     assert_eq!(cfg["options"]["features"], serde_json::json!(["size"]));
     assert!(!String::from_utf8_lossy(&o.stderr).contains("note:"));
-    ok(d, &["predict", "--model", "f", "--data", "new.csv", "--out", "pf.csv"]);
+    ok(
+        d,
+        &[
+            "predict", "--model", "f", "--data", "new.csv", "--out", "pf.csv",
+        ],
+    );
 }
 
 #[test]
@@ -125,7 +158,15 @@ fn unknown_columns_the_target_and_bad_numeric_cells_are_errors_in_flag_words() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_people(d, "people.csv", 0..30, true);
-    let base = ["train", "--data", "people.csv", "--target", "y", "--model", "softmax"];
+    let base = [
+        "train",
+        "--data",
+        "people.csv",
+        "--target",
+        "y",
+        "--model",
+        "softmax",
+    ];
     let run = |extra: &[&str], needles: &[&str]| {
         let mut args = base.to_vec();
         args.extend_from_slice(extra);
@@ -142,7 +183,9 @@ fn unknown_columns_the_target_and_bad_numeric_cells_are_errors_in_flag_words() {
     // color is words: declared numeric, the first word is named with its line (line 2).
     run(
         &["--drop", "id", "--numeric", "color"],
-        &["line 2, column 'color': 'red' is not a number, but the column is declared numeric (--numeric)"],
+        &[
+            "line 2, column 'color': 'red' is not a number, but the column is declared numeric (--numeric)",
+        ],
     );
 }
 
@@ -158,9 +201,15 @@ fn test_and_validation_sizes_take_row_counts_and_never_change_silently() {
     }
     let with = |extra: &[&'static str]| with(&iris, extra);
     // 150 rows: 30 test rows and no validation rows leave 120 for training.
-    let o = ok(d, &with(&["--val-size", "0", "--test-size", "30", "--out", "m"]));
+    let o = ok(
+        d,
+        &with(&["--val-size", "0", "--test-size", "30", "--out", "m"]),
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("120 train, 0 validation, 30 test rows"), "{stdout}");
+    assert!(
+        stdout.contains("120 train, 0 validation, 30 test rows"),
+        "{stdout}"
+    );
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("m/config.json")).unwrap()).unwrap();
     assert_eq!(cfg["options"]["test_size"], serde_json::json!(30));
@@ -170,7 +219,10 @@ fn test_and_validation_sizes_take_row_counts_and_never_change_silently() {
     let v: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
     assert_eq!(v["rows"], 30);
     // A fraction still works through --test-size, and the old flags are kept.
-    let o = ok(d, &with(&["--test-size", "0.2", "--val-fraction", "0.1", "--out", "f"]));
+    let o = ok(
+        d,
+        &with(&["--test-size", "0.2", "--val-fraction", "0.1", "--out", "f"]),
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("105 train, 15 validation, 30 test rows"));
     fails(
         d,
@@ -181,16 +233,35 @@ fn test_and_validation_sizes_take_row_counts_and_never_change_silently() {
     fails(
         d,
         &with(&["--test-size", "2"]),
-        &["--test-size 2 is out of range: allowed a size of at least 3 rows, the number of classes"],
+        &[
+            "--test-size 2 is out of range: allowed a size of at least 3 rows, the number of classes",
+        ],
     );
     fails(
         d,
         &with(&["--val-size", "1.5"]),
-        &["--val-size 1.5: expected a fraction of the rows in [0, 1) such as 0.2, or a whole number of rows"],
+        &[
+            "--val-size 1.5: expected a fraction of the rows in [0, 1) such as 0.2, or a whole number of rows",
+        ],
     );
     let o = learnable(d)
         .args(with(&["--test-size", "30", "--test-fraction", "0.2"]))
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", out_str(&o));
+}
+
+#[test]
+fn the_bundled_linnerud_dataset_trains_a_regression_on_weight() {
+    // Before, --dataset linnerud was refused although its files are in data/linnerud.
+    let dir = tempfile::tempdir().unwrap();
+    let o = ok(
+        dir.path(),
+        &["train", "--dataset", "linnerud", "--model", "ridge", "--out", "m"],
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    // 20 rows: round(0.1 * 20) = 2 validation and round(0.2 * 20) = 4 test rows.
+    assert!(stdout.contains("14 train, 2 validation, 4 test rows, 3 features"), "{stdout}");
+    let e = ok(dir.path(), &["eval", "--model", "m", "--dataset", "linnerud"]);
+    assert!(String::from_utf8_lossy(&e.stdout).contains("r2:"));
 }

@@ -202,7 +202,10 @@ fn the_target_cannot_be_dropped_or_be_a_feature_and_some_input_must_remain() {
     let (_d, path) = people();
     for (option, opts) in [
         ("drop", with(|o| o.drop = vec!["y".into()])),
-        ("features", with(|o| o.features = Some(vec!["age".into(), "y".into()]))),
+        (
+            "features",
+            with(|o| o.features = Some(vec!["age".into(), "y".into()])),
+        ),
     ] {
         let err = prepare(&csv(&path, "y"), &opts).unwrap_err().to_string();
         assert_eq!(
@@ -232,7 +235,10 @@ fn the_target_cannot_be_dropped_or_be_a_feature_and_some_input_must_remain() {
     )
     .unwrap_err()
     .to_string();
-    assert_eq!(err, "invalid value for features: age (allowed: each column named once)");
+    assert_eq!(
+        err,
+        "invalid value for features: age (allowed: each column named once)"
+    );
 }
 
 #[test]
@@ -249,7 +255,10 @@ fn column_choices_are_stored_in_options_and_old_configs_load_without_them() {
     assert_eq!(back, opts);
     let old = r#"{"task":null,"impute":"mean","val_fraction":0.0,"test_fraction":0.5,"seed":3,"standardize":false}"#;
     let o: Options = serde_json::from_str(old).unwrap();
-    assert_eq!((o.features, o.drop, o.categorical, o.numeric), (None, vec![], vec![], vec![]));
+    assert_eq!(
+        (o.features, o.drop, o.categorical, o.numeric),
+        (None, vec![], vec![], vec![])
+    );
 }
 
 #[test]
@@ -306,9 +315,15 @@ fn a_bundled_dataset_takes_features_and_drop_by_its_feature_names() {
         "invalid value for categorical: sepal width (cm) (allowed: no column for dataset iris, \
          whose features are all numeric)"
     );
-    let err = prepare(&src, &Options { drop: vec!["petal".into()], ..Options::default() })
-        .unwrap_err()
-        .to_string();
+    let err = prepare(
+        &src,
+        &Options {
+            drop: vec!["petal".into()],
+            ..Options::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.starts_with(
             "invalid value for drop: petal (allowed: column names of iris: sepal length (cm), "
@@ -329,7 +344,9 @@ fn columns_guessed_categorical_are_reported_and_forced_ones_are_not() {
         "{err}"
     );
     assert!(
-        err.ends_with("if the column's values are categories, declare it categorical (option `categorical`)"),
+        err.ends_with(
+            "if the column's values are categories, declare it categorical (option `categorical`)"
+        ),
         "{err}"
     );
     let p = prepare(
@@ -345,8 +362,20 @@ fn columns_guessed_categorical_are_reported_and_forced_ones_are_not() {
     assert_eq!(
         p.preprocessing.feature_names(),
         vec![
-            "age_30", "age_35", "age_40", "age_50", "color_blue", "color_green", "color_red",
-            "zip_1000", "zip_2000", "zip_abc", "half_1", "half_2", "half_x", "half_y"
+            "age_30",
+            "age_35",
+            "age_40",
+            "age_50",
+            "color_blue",
+            "color_green",
+            "color_red",
+            "zip_1000",
+            "zip_2000",
+            "zip_abc",
+            "half_1",
+            "half_2",
+            "half_x",
+            "half_y"
         ]
     );
     let p = prepare(

@@ -702,7 +702,9 @@ fn a_file_larger_than_the_limit_is_refused_before_reading() {
     };
     let text = "a,b\n1,2\n3,4\n";
     let (_d, path) = file("twelve.csv", text);
-    let err = Table::read_with(&path, &limits(10)).unwrap_err().to_string();
+    let err = Table::read_with(&path, &limits(10))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.ends_with(
             "twelve.csv: larger than 10 bytes, the most a CSV file may be (it is read into \

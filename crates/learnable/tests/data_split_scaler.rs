@@ -1,8 +1,8 @@
 //! Seeded splits and standardisation.
 
 use learnable::data::split::{SplitSize, allocate, random_split, split_dataset, stratified_split};
-use learnable::data::{Options, Source, prepare};
 use learnable::data::{Dataset, StandardScaler, Target, Task, bundled};
+use learnable::data::{Options, Source, prepare};
 
 fn names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("c{i}")).collect()
@@ -243,7 +243,10 @@ fn a_stratified_size_below_the_class_count_is_an_error_not_a_silently_larger_spl
     let err = stratified_split(&labels, &names, 0.02, 0.2, 0)
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("invalid value for val_size: 0.02 (allowed: a size of at least 5 rows"), "{err}");
+    assert!(
+        err.starts_with("invalid value for val_size: 0.02 (allowed: a size of at least 5 rows"),
+        "{err}"
+    );
     let err = stratified_split(&labels, &names, 0usize, 3usize, 0)
         .unwrap_err()
         .to_string();
@@ -297,7 +300,9 @@ fn a_row_count_is_exact_and_shared_among_classes_by_largest_remainders() {
 
 #[test]
 fn a_row_count_that_leaves_no_training_row_is_an_error_naming_the_option_and_the_rows() {
-    let err = random_split(150, 0usize, 150usize, 0).unwrap_err().to_string();
+    let err = random_split(150, 0usize, 150usize, 0)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "invalid value for test_size: 150 (allowed: <= 149 rows (the data have 150 rows; at \
@@ -307,8 +312,13 @@ fn a_row_count_that_leaves_no_training_row_is_an_error_naming_the_option_and_the
     let err = stratified_split(&labels, &names, 1000usize, 0.2, 0)
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("invalid value for val_size: 1000 (allowed: <= 149 rows"), "{err}");
-    let err = random_split(150, 100usize, 60usize, 0).unwrap_err().to_string();
+    assert!(
+        err.starts_with("invalid value for val_size: 1000 (allowed: <= 149 rows"),
+        "{err}"
+    );
+    let err = random_split(150, 100usize, 60usize, 0)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "150 rows are too few for validation size 100 rows and test size 60 rows: 100 validation \
@@ -321,7 +331,10 @@ fn a_row_count_that_leaves_no_training_row_is_an_error_naming_the_option_and_the
 fn split_sizes_parse_like_scikit_learn_and_old_configs_read_fractions() {
     assert_eq!("100".parse::<SplitSize>().unwrap(), SplitSize::Rows(100));
     assert_eq!("0".parse::<SplitSize>().unwrap(), SplitSize::Rows(0));
-    assert_eq!("0.25".parse::<SplitSize>().unwrap(), SplitSize::Fraction(0.25));
+    assert_eq!(
+        "0.25".parse::<SplitSize>().unwrap(),
+        SplitSize::Fraction(0.25)
+    );
     for bad in ["1.5", "-1", "1.0", "abc", ""] {
         let err = bad.parse::<SplitSize>().unwrap_err().to_string();
         assert_eq!(

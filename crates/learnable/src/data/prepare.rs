@@ -289,12 +289,7 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
                     opts.test_size,
                     opts.seed,
                 )?,
-                _ => split::random_split(
-                    table.n_rows(),
-                    opts.val_size,
-                    opts.test_size,
-                    opts.seed,
-                )?,
+                _ => split::random_split(table.n_rows(), opts.val_size, opts.test_size, opts.seed)?,
             };
             let encoder = Encoder::fit_with(
                 &table,

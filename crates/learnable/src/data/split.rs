@@ -316,22 +316,35 @@ pub fn allocate(counts: &[usize], k: usize) -> Vec<usize> {
     let n: usize = counts.iter().sum();
     let quota: Vec<f64> = counts
         .iter()
-        .map(|&c| if n == 0 { 0.0 } else { k as f64 * c as f64 / n as f64 })
+        .map(|&c| {
+            if n == 0 {
+                0.0
+            } else {
+                k as f64 * c as f64 / n as f64
+            }
+        })
         .collect();
     let mut a: Vec<usize> = counts
         .iter()
         .zip(&quota)
-        .map(|(&c, &q)| if c == 0 { 0 } else { (q.floor() as usize).max(1) })
+        .map(|(&c, &q)| {
+            if c == 0 {
+                0
+            } else {
+                (q.floor() as usize).max(1)
+            }
+        })
         .collect();
     let gap = |a: &[usize], c: usize| quota[c] - a[c] as f64;
     let mut total: usize = a.iter().sum();
     while total < k {
-        let best = (0..counts.len())
-            .filter(|&c| counts[c] > 0)
-            .fold(None, |best: Option<usize>, c| match best {
-                Some(b) if gap(&a, b) >= gap(&a, c) => Some(b),
-                _ => Some(c),
-            });
+        let best =
+            (0..counts.len())
+                .filter(|&c| counts[c] > 0)
+                .fold(None, |best: Option<usize>, c| match best {
+                    Some(b) if gap(&a, b) >= gap(&a, c) => Some(b),
+                    _ => Some(c),
+                });
         match best {
             Some(c) => a[c] += 1,
             None => break,
