@@ -265,3 +265,33 @@ fn the_bundled_linnerud_dataset_trains_a_regression_on_weight() {
     let e = ok(dir.path(), &["eval", "--model", "m", "--dataset", "linnerud"]);
     assert!(String::from_utf8_lossy(&e.stdout).contains("r2:"));
 }
+
+#[test]
+fn resume_refuses_other_data_flags_and_accepts_the_same_ones() {
+    // The new data flags change the inputs, so a resumed run must repeat them (before, a
+    // different --drop of a same-width column resumed silently on other inputs).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |epochs: &str, extra: &[&str]| {
+        let o = learnable(d)
+            .args(["train", "--dataset", "iris", "--hidden", "4", "--epochs", epochs])
+            .args(["--quiet", "--out", "m"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (o.status.code(), out_str(&o))
+    };
+    let (code, s) = run("1", &["--drop", "sepal width (cm)", "--test-size", "30"]);
+    assert_eq!(code, Some(0), "{s}");
+    let (code, s) = run("2", &["--drop", "petal width (cm)", "--test-size", "30", "--resume"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert!(
+        s.contains("--drop: checkpoint sepal width (cm), now petal width (cm)"),
+        "{s}"
+    );
+    let (code, s) = run("2", &["--drop", "sepal width (cm)", "--test-size", "31", "--resume"]);
+    assert_eq!(code, Some(1), "{s}");
+    assert!(s.contains("--test-size: checkpoint 30, now 31"), "{s}");
+    let (code, s) = run("2", &["--drop", "sepal width (cm)", "--test-size", "30", "--resume"]);
+    assert_eq!(code, Some(0), "{s}");
+}

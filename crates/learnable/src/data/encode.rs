@@ -601,7 +601,7 @@ impl Encoder {
             let no_values = || {
                 table.error(format!(
                     "column '{name}' has no value in any training row, so it cannot be imputed; \
-                     drop the column"
+                     leave it out with the `drop` option"
                 ))
             };
             let encoding = if numeric {
