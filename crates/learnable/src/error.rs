@@ -100,6 +100,28 @@ pub enum Error {
     /// Invalid logits or sampling hyperparameters (see [`crate::sampling::SamplingError`]).
     #[error(transparent)]
     Sampling(#[from] crate::sampling::SamplingError),
+    /// A categorical feature column of a data file has more distinct values than one-hot
+    /// encoding allows (option `max_categories`, default
+    /// [`crate::data::encode::MAX_CATEGORIES`]): most likely an identifier or free text, which
+    /// one-hot encoding would turn into one feature per row. Detected before any feature is
+    /// allocated.
+    #[error(
+        "invalid file {path}: column '{column}' has {distinct} distinct values in {rows} rows, \
+         more than the {max} categories one-hot encoding allows (option `max_categories`); it \
+         looks like an identifier or free text: leave it out with the `drop` option"
+    )]
+    TooManyCategories {
+        /// The file.
+        path: String,
+        /// The column's header name.
+        column: String,
+        /// Its number of distinct non-missing values (over every row of the file).
+        distinct: usize,
+        /// The file's number of data rows.
+        rows: usize,
+        /// The limit that was exceeded.
+        max: usize,
+    },
     /// Anything else, with a message.
     #[error("{0}")]
     Other(String),

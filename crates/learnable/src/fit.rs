@@ -409,6 +409,8 @@ pub struct FitData {
     pub preprocessing: Preprocessing,
     /// The training split as read (f64 features for the closed-form solvers).
     pub train_rows: Dataset,
+    /// Columns whose type was guessed categorical (one-hot encoded), for a note to the user.
+    pub guessed_categorical: Vec<String>,
 }
 
 impl FitData {
@@ -419,6 +421,8 @@ impl FitData {
     /// Those of [`crate::data::prepare()`], and [`Error::InvalidArgument`] naming the row and
     /// feature of a value beyond the f32 range after preprocessing.
     pub fn prepare(source: &Source, options: &Options) -> Result<FitData> {
+        // (A model kind that implies the task, e.g. linear on a whole-number CSV target, is the
+        // caller's to set in `options.task`: see `ModelKind::task`.)
         let p = data::prepare(source, options)?;
         let nonempty = |d: &Dataset| -> Result<Option<Split>> {
             if d.n_rows() == 0 {
@@ -435,6 +439,7 @@ impl FitData {
             test: nonempty(&p.test)?,
             preprocessing: p.preprocessing,
             train_rows: p.train,
+            guessed_categorical: p.guessed_categorical,
         })
     }
 

@@ -136,6 +136,7 @@ fn the_listing_matches_what_each_loader_returns() {
             "breast_cancer",
             "diabetes",
             "digits",
+            "linnerud",
             "mnist"
         ]
     );
@@ -146,7 +147,7 @@ fn an_unknown_name_lists_the_bundled_datasets() {
     let err = bundled::load("irises").unwrap_err().to_string();
     assert_eq!(
         err,
-        "invalid value for dataset: irises (allowed: iris | wine | breast_cancer | diabetes | digits | mnist)"
+        "invalid value for dataset: irises (allowed: iris | wine | breast_cancer | diabetes | digits | linnerud | mnist)"
     );
 }
 
@@ -162,4 +163,36 @@ fn a_missing_data_folder_names_the_file_and_the_environment_variable() {
         "{err}"
     );
     assert!(err.contains("set LEARNABLE_DATA"), "{err}");
+}
+
+#[test]
+fn linnerud_loads_as_scikit_learn_with_weight_as_the_target() {
+    // scikit-learn's load_linnerud: data = data/linnerud/linnerud_exercise.csv (Chins Situps
+    // Jumps), target = linnerud_physiological.csv (Weight Waist Pulse), 20 rows each. By hand
+    // from the files: first rows "5 162 60" and "191 36 50", last rows "2 110 43" and
+    // "138 33 68"; the Weight column sums to 3572 (mean 178.6).
+    let ds = bundled::load("linnerud").unwrap();
+    assert_eq!((ds.n_rows(), ds.n_features()), (20, 3));
+    assert_eq!(ds.task(), Task::Regression);
+    assert_eq!(ds.feature_names(), ["Chins", "Situps", "Jumps"]);
+    let x = ds.features_f64();
+    assert_eq!(&x[..3], &[5.0, 162.0, 60.0]);
+    assert_eq!(&x[57..], &[2.0, 110.0, 43.0]);
+    let y = ds.values().unwrap();
+    assert_eq!((y[0], y[19]), (191.0, 138.0));
+    assert_eq!(y.iter().sum::<f64>(), 3572.0);
+    let info = bundled::info("linnerud").unwrap();
+    assert_eq!((info.rows, info.features, info.task), (20, 3, Task::Regression));
+    assert!(bundled::list().iter().any(|i| i.name == "linnerud"));
+    // Through prepare: a random 20-row regression split, round(2) validation and round(4)
+    // test rows.
+    let p = learnable::data::prepare(
+        &learnable::data::Source::Bundled("linnerud".into()),
+        &learnable::data::Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (p.train.n_rows(), p.val.n_rows(), p.test.n_rows()),
+        (14, 2, 4)
+    );
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use learnable::data::csv::Table;
 use learnable::data::encode::{ColumnEncoding, Encoder, TargetEncoder};
-use learnable::data::{Impute, Options, Preprocessing, Source, Task, prepare};
+use learnable::data::{Impute, Options, Preprocessing, Source, SplitSize, Task, prepare};
 
 /// Writes `text` to `name` in a fresh temporary folder; returns the folder guard and path.
 fn file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -29,8 +29,8 @@ fn err_of(text: &str) -> String {
 /// No split, no scaling: every row is a training row and values stay as written.
 fn raw() -> Options {
     Options {
-        val_fraction: 0.0,
-        test_fraction: 0.0,
+        val_size: SplitSize::Fraction(0.0),
+        test_size: SplitSize::Fraction(0.0),
         standardize: false,
         ..Options::default()
     }
@@ -368,8 +368,8 @@ fn the_split_is_stratified_and_the_scaler_is_fitted_on_training_rows_only() {
     }
     let (_d, path) = file("s.csv", &text);
     let opts = Options {
-        val_fraction: 0.0,
-        test_fraction: 0.2,
+        val_size: SplitSize::Fraction(0.0),
+        test_size: SplitSize::Fraction(0.2),
         seed: 3,
         ..Options::default()
     };
@@ -393,8 +393,8 @@ fn trained() -> (tempfile::TempDir, Preprocessing) {
     let p = prepare(
         &csv_source(&path, "y"),
         &Options {
-            val_fraction: 0.0,
-            test_fraction: 0.0,
+            val_size: SplitSize::Fraction(0.0),
+            test_size: SplitSize::Fraction(0.0),
             ..Options::default()
         },
     )
@@ -569,7 +569,8 @@ fn a_mostly_numeric_column_with_a_stray_text_cell_is_an_error_naming_the_cell() 
         format!(
             "invalid file t.csv: line 4, column 'x': 'n/a?' is not a number, but 3 of the \
              column's 4 non-missing values are; fix the cell, or mark it as missing with an empty \
-             cell or one of {MARKERS} (and train with --impute mean or --impute median)"
+             cell or one of {MARKERS} (and train with --impute mean or --impute median); if \
+             the column's values are categories, declare it categorical (option `categorical`)"
         )
     );
     // Two text cells among 4 numbers (missing cells not counted): the first one is named.
@@ -627,4 +628,102 @@ fn a_mostly_numeric_target_with_a_stray_text_cell_is_an_error_unless_the_task_is
     // Told it is classification: classes sorted as text.
     let target = TargetEncoder::fit(&t, "y", Some(Task::Classification)).unwrap();
     assert_eq!(target.classes, ["0.5", "1.5", "2.5", "oops"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn reading_dev_zero_ends_at_once_with_an_error_naming_the_file() {
+    // /dev/zero never ends and holds only NUL bytes; before the limits, Table::read read it
+    // until memory ran out.
+    let start = std::time::Instant::now();
+    let err = Table::read(std::path::Path::new("/dev/zero"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid file /dev/zero: line 1: a NUL byte: this is not a text CSV file (a binary file, \
+         or text saved as UTF-16? save it as UTF-8)"
+    );
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+}
+
+#[test]
+fn a_line_longer_than_the_limit_is_an_error_naming_it() {
+    use learnable::data::csv::{MAX_LINE_BYTES, ReadLimits};
+    // An endless line of 'a' after a header line: refused once line 2 passes 16 MiB.
+    let endless = std::io::Read::chain(&b"a,b\n"[..], std::io::repeat(b'a'));
+    let err = Table::from_reader("endless.csv", endless)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid file endless.csv: line 2: the line is longer than 16 MiB, the most a CSV line \
+         may be; is this a CSV file?"
+    );
+    assert_eq!(MAX_LINE_BYTES, 16 * 1024 * 1024);
+    // The limit is inclusive: a 10-byte line passes a 10-byte limit, 11 bytes do not.
+    let (_d, path) = file("ten.csv", "abcdefghij\n1\n");
+    let limits = ReadLimits {
+        max_line_bytes: 10,
+        ..ReadLimits::default()
+    };
+    assert_eq!(Table::read_with(&path, &limits).unwrap().n_rows(), 1);
+    let (_d, path) = file("eleven.csv", "x\nabcdefghijk\n");
+    let err = Table::read_with(&path, &limits).unwrap_err().to_string();
+    assert!(err.ends_with("line 2: the line is longer than 10 bytes, the most a CSV line may be; is this a CSV file?"), "{err}");
+}
+
+#[test]
+fn a_file_larger_than_the_limit_is_refused_before_reading() {
+    use learnable::data::csv::{MAX_FILE_BYTES, ReadLimits};
+    // A sparse 2 GiB regular file: its size, above the 1 GiB limit, is checked up front, so
+    // nothing is read (reading it would take 2 GiB of memory).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.csv");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(2 * MAX_FILE_BYTES).unwrap();
+    drop(f);
+    let start = std::time::Instant::now();
+    let err = Table::read(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "invalid file {}: larger than 1 GiB, the most a CSV file may be (it is read into \
+             memory whole)",
+            path.display()
+        )
+    );
+    assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    // 3 lines of 4 bytes are 12 bytes, over a 10-byte limit: a regular file is refused by its
+    // size, a stream (no size up front) once it passes the limit; 12 bytes pass a 12-byte one.
+    let limits = |max| ReadLimits {
+        max_file_bytes: max,
+        ..ReadLimits::default()
+    };
+    let text = "a,b\n1,2\n3,4\n";
+    let (_d, path) = file("twelve.csv", text);
+    let err = Table::read_with(&path, &limits(10))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with(
+            "twelve.csv: larger than 10 bytes, the most a CSV file may be (it is read into \
+             memory whole)"
+        ),
+        "{err}"
+    );
+    let err = Table::from_reader_with("pipe", text.as_bytes(), &limits(10))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid file pipe: larger than 10 bytes, the most a CSV file may be (it is read into \
+         memory whole)"
+    );
+    assert_eq!(
+        Table::from_reader_with("pipe", text.as_bytes(), &limits(12))
+            .unwrap()
+            .n_rows(),
+        2
+    );
 }

@@ -1,6 +1,6 @@
 //! `prepare` on bundled datasets: split sizes, the fixed MNIST test split, stored preprocessing.
 
-use learnable::data::{Options, Source, Task, bundled, prepare};
+use learnable::data::{Options, Source, SplitSize, Task, bundled, prepare};
 
 #[test]
 fn digits_prepare_gives_the_stratified_split_and_a_scaler_fitted_on_training_rows() {
@@ -30,8 +30,8 @@ fn digits_prepare_gives_the_stratified_split_and_a_scaler_fitted_on_training_row
 #[test]
 fn mnist_keeps_its_fixed_test_split_and_takes_validation_rows_from_training() {
     let opts = Options {
-        val_fraction: 0.1,
-        test_fraction: 0.2,
+        val_size: SplitSize::Fraction(0.1),
+        test_size: SplitSize::Fraction(0.2),
         standardize: false,
         ..Options::default()
     };

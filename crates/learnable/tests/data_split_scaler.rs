@@ -1,7 +1,8 @@
 //! Seeded splits and standardisation.
 
-use learnable::data::split::{random_split, split_dataset, stratified_split};
+use learnable::data::split::{SplitSize, allocate, random_split, split_dataset, stratified_split};
 use learnable::data::{Dataset, StandardScaler, Target, Task, bundled};
+use learnable::data::{Options, Source, prepare};
 
 fn names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("c{i}")).collect()
@@ -75,22 +76,22 @@ fn fractions_outside_zero_to_one_or_summing_to_one_are_rejected() {
     let err = random_split(10, 1.0, 0.0, 0).unwrap_err().to_string();
     assert_eq!(
         err,
-        "invalid value for val_fraction: 1 (allowed: 0 <= fraction < 1)"
+        "invalid value for val_size: 1 (allowed: 0 <= fraction < 1, or a whole number of rows)"
     );
     let err = random_split(10, 0.1, -0.1, 0).unwrap_err().to_string();
     assert_eq!(
         err,
-        "invalid value for test_fraction: -0.1 (allowed: 0 <= fraction < 1)"
+        "invalid value for test_size: -0.1 (allowed: 0 <= fraction < 1, or a whole number of rows)"
     );
     let err = random_split(10, 0.5, 0.5, 0).unwrap_err().to_string();
     assert_eq!(
         err,
-        "invalid value for val_fraction + test_fraction: 1 (allowed: < 1 (some rows must be left for training))"
+        "invalid value for val_size + test_size: 1 (allowed: < 1 (some rows must be left for training))"
     );
     let err = random_split(10, f64::NAN, 0.1, 0).unwrap_err().to_string();
     assert_eq!(
         err,
-        "invalid value for val_fraction: NaN (allowed: 0 <= fraction < 1)"
+        "invalid value for val_size: NaN (allowed: 0 <= fraction < 1, or a whole number of rows)"
     );
 }
 
@@ -217,4 +218,145 @@ fn the_scaler_rejects_a_different_feature_count() {
         err,
         "shape mismatch in StandardScaler::transform: expected [*, 3], got [4]"
     );
+}
+
+/// `n` rows of each of `k` classes, labels 0 0 .. 1 1 ..
+fn balanced(k: usize, n: usize) -> (Vec<usize>, Vec<String>) {
+    let labels = (0..k).flat_map(|c| std::iter::repeat_n(c, n)).collect();
+    (labels, (0..k).map(|c| format!("k{c}")).collect())
+}
+
+#[test]
+fn a_stratified_size_below_the_class_count_is_an_error_not_a_silently_larger_split() {
+    // 5 classes of 10 rows. Before: test fraction 0.06 asked for round(3) = 3 rows and got one
+    // per class, 5. scikit-learn: "The test_size = 3 should be greater or equal to the number
+    // of classes = 5".
+    let (labels, names) = balanced(5, 10);
+    let err = stratified_split(&labels, &names, 0.1, 0.06, 0)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid value for test_size: 0.06 (allowed: a size of at least 5 rows, the number of \
+         classes (a stratified split needs a row of each class; 0.06 of 50 rows is 3))"
+    );
+    let err = stratified_split(&labels, &names, 0.02, 0.2, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("invalid value for val_size: 0.02 (allowed: a size of at least 5 rows"),
+        "{err}"
+    );
+    let err = stratified_split(&labels, &names, 0usize, 3usize, 0)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid value for test_size: 3 (allowed: a size of at least 5 rows, the number of \
+         classes (a stratified split needs a row of each class))"
+    );
+    // Exactly the class count is allowed: 0.1 of 50 = 5 rows, one per class.
+    let split = stratified_split(&labels, &names, 0.0, 0.1, 0).unwrap();
+    assert_eq!(split.test.len(), 5);
+    let split = stratified_split(&labels, &names, 0usize, 5usize, 0).unwrap();
+    assert_eq!(split.test.len(), 5);
+}
+
+#[test]
+fn iris_defaults_are_unchanged_and_row_counts_give_the_same_split_as_equal_fractions() {
+    // iris: 50 rows per class; 0.1 -> 5 and 0.2 -> 10 per class (15 and 30 rows), which is also
+    // how 15 and 30 rows are shared out among 3 equal classes, so the split is the same.
+    let ds = bundled::load("iris").unwrap();
+    let by_fraction = split_dataset(&ds, 0.1, 0.2, 0).unwrap();
+    let by_rows = split_dataset(&ds, 15usize, 30usize, 0).unwrap();
+    assert_eq!(by_fraction, by_rows);
+    assert_eq!((by_rows.val.len(), by_rows.test.len()), (15, 30));
+    // Through prepare with the default options: the same rows.
+    let p = prepare(&Source::Bundled("iris".into()), &Options::default()).unwrap();
+    assert_eq!(p.split, by_fraction);
+}
+
+#[test]
+fn a_row_count_is_exact_and_shared_among_classes_by_largest_remainders() {
+    // 90 rows of class 0 and 10 of class 1, 20 test rows: quotas 18 and 2.
+    let labels: Vec<usize> = (0..100).map(|i| usize::from(i >= 90)).collect();
+    let names = vec!["a".to_string(), "b".to_string()];
+    let split = stratified_split(&labels, &names, 0usize, 20usize, 0).unwrap();
+    let ones = split.test.iter().filter(|&&r| r >= 90).count();
+    assert_eq!((split.test.len(), ones), (20, 2));
+    // By hand: [50, 50, 50] and 10: quotas 3.33 each, floors 3 3 3, the one left goes to the
+    // first class (ties to the lower index); [90, 10] and 20: exactly 18 and 2; [98, 1, 1] and
+    // 5: floors 4 0 0 raised to 4 1 1 = 6, one taken back from class 0; an empty class gets 0.
+    assert_eq!(allocate(&[50, 50, 50], 10), vec![4, 3, 3]);
+    assert_eq!(allocate(&[90, 10], 20), vec![18, 2]);
+    assert_eq!(allocate(&[98, 1, 1], 5), vec![3, 1, 1]);
+    assert_eq!(allocate(&[0, 5, 5], 2), vec![0, 1, 1]);
+    // A random split with counts: the same permutation and sizes as the equal fractions.
+    assert_eq!(
+        random_split(442, 44usize, 88usize, 0).unwrap(),
+        random_split(442, 0.1, 0.2, 0).unwrap()
+    );
+}
+
+#[test]
+fn a_row_count_that_leaves_no_training_row_is_an_error_naming_the_option_and_the_rows() {
+    let err = random_split(150, 0usize, 150usize, 0)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid value for test_size: 150 (allowed: <= 149 rows (the data have 150 rows; at \
+         least one must be left for training))"
+    );
+    let (labels, names) = balanced(3, 50);
+    let err = stratified_split(&labels, &names, 1000usize, 0.2, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("invalid value for val_size: 1000 (allowed: <= 149 rows"),
+        "{err}"
+    );
+    let err = random_split(150, 100usize, 60usize, 0)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "150 rows are too few for validation size 100 rows and test size 60 rows: 100 validation \
+         and 60 test rows would leave no training row; lower the sizes (`val_size`, `test_size`) \
+         or set them to 0"
+    );
+}
+
+#[test]
+fn split_sizes_parse_like_scikit_learn_and_old_configs_read_fractions() {
+    assert_eq!("100".parse::<SplitSize>().unwrap(), SplitSize::Rows(100));
+    assert_eq!("0".parse::<SplitSize>().unwrap(), SplitSize::Rows(0));
+    assert_eq!(
+        "0.25".parse::<SplitSize>().unwrap(),
+        SplitSize::Fraction(0.25)
+    );
+    for bad in ["1.5", "-1", "1.0", "abc", ""] {
+        let err = bad.parse::<SplitSize>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "expected a fraction of the rows in [0, 1) such as 0.2, or a whole number of \
+                 rows such as 100 (0: none), not '{bad}'"
+            )
+        );
+    }
+    let opts = Options {
+        val_size: SplitSize::Rows(50),
+        ..Options::default()
+    };
+    let json = serde_json::to_string(&opts).unwrap();
+    assert!(json.contains(r#""val_size":50,"test_size":0.2"#), "{json}");
+    assert_eq!(serde_json::from_str::<Options>(&json).unwrap(), opts);
+    let old = r#"{"task":null,"impute":null,"val_fraction":0.0,"test_fraction":0.25,"seed":1,"standardize":true}"#;
+    let o: Options = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        (o.val_size, o.test_size),
+        (SplitSize::Fraction(0.0), SplitSize::Fraction(0.25))
+    );
+    assert!(o.val_size.is_none() && SplitSize::Rows(0).is_none());
 }

@@ -346,13 +346,11 @@ fn ignored_options(args: &Args, given: &Given, has_val: bool, classification: bo
             ignored.push((
                 "patience",
                 "--patience",
-                if args.data.val_fraction == 0.0 {
-                    "with --val-fraction 0 (no validation set)".into()
+                if args.data.no_validation() {
+                    format!("with {} 0 (no validation set)", args.data.val_setting().0)
                 } else {
-                    format!(
-                        "with --val-fraction {} (the validation split has no rows)",
-                        args.data.val_fraction
-                    )
+                    let (flag, value) = args.data.val_setting();
+                    format!("with {flag} {value} (the validation split has no rows)")
                 },
             ));
         }
@@ -434,6 +432,9 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
         );
     }
     let data = FitData::prepare(&source, &options)?;
+    if let Some(note) = crate::prep::categorical_note(&data.guessed_categorical) {
+        eprintln!("{note}");
+    }
     let classification = data.classes().is_some();
     print_warnings(&ignored_options(&args, given, data.val.is_some(), classification));
     println!(

@@ -7,6 +7,7 @@
 //! | breast_cancer | 569 | 30 | 2 classes | same |
 //! | diabetes | 442 | 10 | regression | space-separated raw X (unscaled) + one target per line |
 //! | digits | 1797 | 64 | 10 classes | CSV without header: 64 pixels (0..16) then the label |
+//! | linnerud | 20 | 3 | regression (Weight) | two space-separated files with a header line |
 //! | mnist | 60000 + 10000 test | 784 | 10 classes | IDX (gzip), pixels scaled to [0, 1] |
 //!
 //! Values are kept as the files hold them (digits pixels 0..16, diabetes unscaled), as
@@ -14,6 +15,9 @@
 //! with [`crate::data::scaler::StandardScaler`]. Feature names are scikit-learn's (`feature_names` of
 //! the `load_*` result); MNIST and digits pixels are `pixel_ROW_COL`. MNIST comes with its own
 //! fixed test split: [`load`] gives the 60000 training images, [`load_test`] the 10000 test ones.
+//! Linnerud is scikit-learn's `load_linnerud`: 3 exercise features (Chins, Situps, Jumps) and 3
+//! physiological targets (Weight, Waist, Pulse); a model here predicts one value, so the target
+//! is the first, Weight (train on a CSV made from the two files to predict Waist or Pulse).
 //! Provenance and licences are in each `data/NAME/SOURCE.txt`.
 
 use std::path::{Path, PathBuf};
@@ -44,7 +48,7 @@ pub struct Info {
     pub source: &'static str,
 }
 
-static INFOS: [Info; 6] = [
+static INFOS: [Info; 7] = [
     Info {
         name: "iris",
         rows: 150,
@@ -94,6 +98,16 @@ static INFOS: [Info; 6] = [
         task: Task::Classification,
         description: "8x8 images of handwritten digits, pixel values 0..16",
         source: "scikit-learn 1.9.1 (BSD-3-Clause); UCI optical digits test set, E. Alpaydin (1998)",
+    },
+    Info {
+        name: "linnerud",
+        rows: 20,
+        test_rows: 0,
+        features: 3,
+        classes: 0,
+        task: Task::Regression,
+        description: "20 men: 3 exercises (chins, sit-ups, jumps) to predict body weight (lb), the first of 3 physiological targets",
+        source: "scikit-learn 1.9.1 (BSD-3-Clause); Tenenhaus (1998)",
     },
     Info {
         name: "mnist",
@@ -168,6 +182,7 @@ pub fn load_from(dir: &Path, name: &str) -> Result<Dataset> {
         )?,
         "diabetes" => diabetes(dir)?,
         "digits" => digits(dir)?,
+        "linnerud" => linnerud(dir)?,
         "mnist" => mnist::load(&dir.join("mnist"), mnist::Part::Train)?,
         _ => unreachable!("info() accepted {name}"),
     };
@@ -380,6 +395,91 @@ fn digits(dir: &Path) -> Result<Dataset> {
         Task::Classification,
         classes,
         Target::Classes(labels),
+    )
+}
+
+/// A space-separated file with a header line of names: `(names, rows)`. Errors name the file
+/// and line (a row whose field count differs from the header's, a non-number).
+fn spaced_table(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
+    let text = read_text(path)?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| bad(path, 1, "empty file, expected a header line of names"))?;
+    let names: Vec<String> = header.split_whitespace().map(String::from).collect();
+    let mut rows = Vec::new();
+    for (line, row) in lines {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        if fields.len() != names.len() {
+            return Err(bad(
+                path,
+                line,
+                format!("{} fields, expected {}", fields.len(), names.len()),
+            ));
+        }
+        rows.push(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(j, f)| parse_f64(path, line, j, f))
+                .collect::<Result<Vec<f64>>>()?,
+        );
+    }
+    Ok((names, rows))
+}
+
+/// linnerud: exercise features (Chins Situps Jumps) and the first physiological target
+/// (Weight) of scikit-learn's `load_linnerud`.
+fn linnerud(dir: &Path) -> Result<Dataset> {
+    let x_path = dir.join("linnerud").join("linnerud_exercise.csv");
+    let y_path = dir.join("linnerud").join("linnerud_physiological.csv");
+    let (names, x) = spaced_table(&x_path)?;
+    let (targets, y) = spaced_table(&y_path)?;
+    if names != ["Chins", "Situps", "Jumps"] {
+        return Err(bad(
+            &x_path,
+            1,
+            format!(
+                "header '{}', expected 'Chins Situps Jumps'",
+                names.join(" ")
+            ),
+        ));
+    }
+    if targets.first().map(String::as_str) != Some("Weight") {
+        return Err(bad(
+            &y_path,
+            1,
+            format!(
+                "header '{}', expected 'Weight Waist Pulse'",
+                targets.join(" ")
+            ),
+        ));
+    }
+    if x.len() != y.len() {
+        return Err(bad(
+            &y_path,
+            1,
+            format!(
+                "{} rows for {} rows of {}",
+                y.len(),
+                x.len(),
+                x_path.display()
+            ),
+        ));
+    }
+    let n = x.len();
+    Dataset::new(
+        "linnerud",
+        x.into_iter().flatten().collect(),
+        n,
+        names,
+        Task::Regression,
+        vec![],
+        Target::Values(y.iter().map(|r| r[0]).collect()),
     )
 }
 

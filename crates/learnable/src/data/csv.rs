@@ -13,6 +13,13 @@
 //! read the rest of the file into that one field; here it is an error naming the line where the
 //! quote opens and its column).
 //! Line numbers are 1-based and count the header as line 1.
+//!
+//! Limits ([`ReadLimits`]): the whole table is held in memory as text, so a file is read in
+//! chunks and refused, with its name, once it exceeds [`MAX_FILE_BYTES`] (1 GiB; a regular
+//! file's size is checked before reading), once one line exceeds [`MAX_LINE_BYTES`] (16 MiB,
+//! naming the line), or at its first NUL byte (naming the line: a binary file, or UTF-16 text).
+//! So reading `/dev/zero`, or a huge or binary file given by mistake, ends at once with an error
+//! instead of filling memory.
 
 use std::io::Read;
 use std::path::Path;
@@ -31,6 +38,108 @@ pub fn is_missing(cell: &str) -> bool {
     MISSING.contains(&cell)
 }
 
+/// Default limit on the bytes of a CSV file read into memory: 1 GiB.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Default limit on the bytes of one line of a CSV file: 16 MiB.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// Limits on what [`Table::read_with`] reads into memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// The most bytes of a file. Default [`MAX_FILE_BYTES`].
+    pub max_file_bytes: u64,
+    /// The most bytes of one line (between two line ends, a quoted field's line ends counted
+    /// as line ends). Default [`MAX_LINE_BYTES`].
+    pub max_line_bytes: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_file_bytes: MAX_FILE_BYTES,
+            max_line_bytes: MAX_LINE_BYTES,
+        }
+    }
+}
+
+/// `1 GiB`, `16 MiB`, `1000 bytes`: a size in the largest binary unit that divides it, else in
+/// bytes.
+fn size_text(bytes: u64) -> String {
+    for (unit, name) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+        if bytes >= unit && bytes % unit == 0 {
+            return format!("{} {name}", bytes / unit);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// Reads `reader` to its end within `limits`, in chunks; `name` stands for the file in
+/// messages. Errors: an I/O error; more than `limits.max_file_bytes`; a line longer than
+/// `limits.max_line_bytes` (naming it); a NUL byte (naming its line).
+fn read_limited(name: &str, mut reader: impl Read, limits: &ReadLimits) -> Result<Vec<u8>> {
+    let bad = |line: u64, reason: String| Error::Format {
+        path: name.to_string(),
+        reason: format!("line {line}: {reason}"),
+    };
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    let (mut line, mut line_len) = (1u64, 0usize);
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(name, e)),
+        };
+        for &b in &chunk[..n] {
+            match b {
+                b'\n' => {
+                    line += 1;
+                    line_len = 0;
+                }
+                b'\r' => line_len = 0,
+                0 => {
+                    return Err(bad(
+                        line,
+                        "a NUL byte: this is not a text CSV file (a binary file, or text saved \
+                         as UTF-16? save it as UTF-8)"
+                            .into(),
+                    ));
+                }
+                _ => {
+                    line_len += 1;
+                    if line_len > limits.max_line_bytes {
+                        return Err(bad(
+                            line,
+                            format!(
+                                "the line is longer than {}, the most a CSV line may be; is this \
+                                 a CSV file?",
+                                size_text(limits.max_line_bytes as u64)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if (bytes.len() + n) as u64 > limits.max_file_bytes {
+            return Err(too_big(name, limits));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    Ok(bytes)
+}
+
+fn too_big(name: &str, limits: &ReadLimits) -> Error {
+    Error::Format {
+        path: name.to_string(),
+        reason: format!(
+            "larger than {}, the most a CSV file may be (it is read into memory whole)",
+            size_text(limits.max_file_bytes)
+        ),
+    }
+}
+
 /// A CSV file as read: its header and its rows of text cells, with the file line of each row.
 #[derive(Clone, Debug)]
 pub struct Table {
@@ -41,23 +150,42 @@ pub struct Table {
 }
 
 impl Table {
-    /// Reads the CSV file at `path` (comma-separated, header required).
+    /// Reads the CSV file at `path` (comma-separated, header required) within the default
+    /// [`ReadLimits`].
     ///
     /// Errors (`Error::Format` naming the file, and the line where there is one): the file cannot
-    /// be opened, is empty, has only a header, has an empty or repeated column name, has a row
-    /// with more or fewer fields than the header, is not valid UTF-8, or has a quoted field that
-    /// is never closed (naming the line and column where the quote opens).
+    /// be opened, is larger than [`MAX_FILE_BYTES`], has a line longer than [`MAX_LINE_BYTES`]
+    /// or a NUL byte, is empty, has only a header, has an empty or repeated column name, has a
+    /// row with more or fewer fields than the header, is not valid UTF-8, or has a quoted field
+    /// that is never closed (naming the line and column where the quote opens).
     pub fn read(path: &Path) -> Result<Table> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(&path.display().to_string(), &bytes)
+        Self::read_with(path, &ReadLimits::default())
     }
 
-    /// As [`Table::read`], from any reader; `name` stands for the file in messages.
-    pub fn from_reader(name: &str, mut reader: impl Read) -> Result<Table> {
-        let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(name, e))?;
+    /// As [`Table::read`] within `limits`. A regular file larger than `limits.max_file_bytes`
+    /// is refused before reading; anything else (a pipe, a device) is read in chunks and
+    /// refused once it exceeds a limit.
+    pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Table> {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        if let Ok(meta) = file.metadata() {
+            if meta.is_file() && meta.len() > limits.max_file_bytes {
+                return Err(too_big(&name, limits));
+            }
+        }
+        let bytes = read_limited(&name, file, limits)?;
+        Self::from_bytes(&name, &bytes)
+    }
+
+    /// As [`Table::read`], from any reader (read in chunks within the default
+    /// [`ReadLimits`]); `name` stands for the file in messages.
+    pub fn from_reader(name: &str, reader: impl Read) -> Result<Table> {
+        Self::from_reader_with(name, reader, &ReadLimits::default())
+    }
+
+    /// As [`Table::from_reader`] within `limits`.
+    pub fn from_reader_with(name: &str, reader: impl Read, limits: &ReadLimits) -> Result<Table> {
+        let bytes = read_limited(name, reader, limits)?;
         Self::from_bytes(name, &bytes)
     }
 

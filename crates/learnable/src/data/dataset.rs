@@ -364,6 +364,37 @@ impl Dataset {
         })
     }
 
+    /// A new dataset holding the feature columns `cols` (indices into
+    /// [`Dataset::feature_names`], in that order), same rows, target and storage type. Errors if
+    /// a column index is `>= n_features`.
+    pub fn select_columns(&self, cols: &[usize]) -> Result<Dataset> {
+        let d = self.n_features();
+        if let Some(&bad) = cols.iter().find(|&&c| c >= d) {
+            return Err(Error::invalid(
+                "column index",
+                bad,
+                &format!("< {d} (features of {})", self.name),
+            ));
+        }
+        let pick = |row: usize| cols.iter().map(move |&c| row * d + c);
+        let storage = match &self.storage {
+            Storage::F64(v) => {
+                Storage::F64((0..self.n_rows).flat_map(pick).map(|i| v[i]).collect())
+            }
+            Storage::F32(v) => {
+                Storage::F32((0..self.n_rows).flat_map(pick).map(|i| v[i]).collect())
+            }
+        };
+        Ok(Dataset {
+            feature_names: cols
+                .iter()
+                .map(|&c| self.feature_names[c].clone())
+                .collect(),
+            storage,
+            ..self.clone_without_features()
+        })
+    }
+
     /// The same dataset with features replaced by `features` (`[n_rows, n_features]`, `f64`),
     /// e.g. after standardisation. Errors on a size mismatch.
     pub fn with_features_f64(&self, features: Vec<f64>) -> Result<Dataset> {

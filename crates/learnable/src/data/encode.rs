@@ -17,7 +17,17 @@
 //!   turn every distinct number into a one-hot feature; any other column (no numbers, or at most
 //!   half numbers) is categorical and one-hot encoded with the categories seen in the training
 //!   rows, sorted, one output column `NAME_CATEGORY` per category (scikit-learn's
-//!   `OneHotEncoder` order and naming).
+//!   `OneHotEncoder` order and naming). A categorical column with more than
+//!   [`ColumnOptions::max_categories`] distinct values (default [`MAX_CATEGORIES`] = 1000) is an
+//!   error ([`Error::TooManyCategories`]) raised before anything is allocated: an identifier or
+//!   name column, with a distinct value per row, would otherwise become one dense feature per row
+//!   (40,000 rows: 40,000 x 40,000 values, 12.8 GB). scikit-learn's `OneHotEncoder` has no such
+//!   limit by default; the check is here because the features are stored densely.
+//! - **Choosing and typing** ([`ColumnOptions`]): `features` keeps only the named columns as
+//!   inputs, `drop` leaves columns out, `categorical` one-hot encodes a column even if its values
+//!   are numbers, and `numeric` reads a column as numbers (a non-number is then an error naming
+//!   its line, where the guess would make the column categorical). [`Encoder::one_hot_columns`]
+//!   tells which columns ended up one-hot.
 //! - **Missing values** ([`crate::data::csv::MISSING`]) are an error naming the file, line and column,
 //!   unless an [`Impute`] strategy is given: numeric columns then take the mean or median of their
 //!   training rows, categorical columns their most frequent training category.
@@ -26,7 +36,7 @@
 //!
 //! [`Encoder`] is `serde`-serialisable so a model's `config.json` can carry it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -39,6 +49,146 @@ use crate::data::dataset::{Dataset, Target, Task};
 /// A numeric target with at most this many distinct values, all integers, is taken as class
 /// labels unless a task is given.
 pub const MAX_INTEGER_CLASSES: usize = 20;
+
+/// Default limit on the distinct values of one categorical feature column
+/// ([`ColumnOptions::max_categories`]).
+pub const MAX_CATEGORIES: usize = 1000;
+
+/// How the input columns of a table are chosen and encoded; see [`Encoder::fit_with`]. Every
+/// name must be a column of the table other than the target (see [`choose_inputs`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnOptions {
+    /// Use only these columns as inputs, in this order (None: every column but the target, in
+    /// file order), as a pandas user selects `df[features]`.
+    pub features: Option<Vec<String>>,
+    /// Leave these columns out (e.g. an ID or name column).
+    pub drop: Vec<String>,
+    /// One-hot encode these columns even if their values are numbers.
+    pub categorical: Vec<String>,
+    /// Read these columns as numbers: a non-missing cell that is not a number is an error
+    /// naming it, instead of the column being guessed categorical.
+    pub numeric: Vec<String>,
+    /// The most distinct (non-missing) values a categorical column may have, counted over every
+    /// row of the table; more is [`Error::TooManyCategories`]. Default [`MAX_CATEGORIES`].
+    pub max_categories: usize,
+}
+
+impl Default for ColumnOptions {
+    fn default() -> Self {
+        ColumnOptions {
+            features: None,
+            drop: Vec::new(),
+            categorical: Vec::new(),
+            numeric: Vec::new(),
+            max_categories: MAX_CATEGORIES,
+        }
+    }
+}
+
+/// The input columns chosen by `opts` among `header` (the columns of `what`, a file or dataset
+/// name for messages), as indices into `header`: `opts.features` in its order (or every column
+/// but `target`, in header order), less `opts.drop`. The types asked for in
+/// `opts.categorical` / `opts.numeric` are checked to name chosen inputs.
+///
+/// Errors (`Error::InvalidArgument` named by the option, `features`, `drop`, `categorical` or
+/// `numeric`): a name that is not in `header` (listing at most 10 available columns); the
+/// target named in any of them; a column named twice in `features`; a column both categorical
+/// and numeric; a type asked for a column that is not an input; no input column left.
+pub fn choose_inputs(
+    what: &str,
+    header: &[String],
+    target: Option<&str>,
+    opts: &ColumnOptions,
+) -> Result<Vec<usize>> {
+    let available: Vec<String> = header
+        .iter()
+        .filter(|h| Some(h.as_str()) != target)
+        .cloned()
+        .collect();
+    let lists: [(&str, &[String]); 4] = [
+        ("features", opts.features.as_deref().unwrap_or(&[])),
+        ("drop", &opts.drop),
+        ("categorical", &opts.categorical),
+        ("numeric", &opts.numeric),
+    ];
+    for (option, names) in lists {
+        if let Some(t) = target.filter(|t| names.iter().any(|n| n == t)) {
+            return Err(Error::invalid(
+                option,
+                t,
+                &format!("columns other than the target '{t}'"),
+            ));
+        }
+        let unknown: Vec<String> = names
+            .iter()
+            .filter(|n| !header.contains(n))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::invalid(
+                option,
+                unknown.join(", "),
+                &format!("column names of {what}: {}", list(&available)),
+            ));
+        }
+    }
+    let index = |name: &String| header.iter().position(|h| h == name).unwrap_or(0);
+    let chosen: Vec<usize> = match &opts.features {
+        Some(features) => {
+            for (i, f) in features.iter().enumerate() {
+                if features[..i].contains(f) {
+                    return Err(Error::invalid("features", f, "each column named once"));
+                }
+            }
+            features.iter().map(index).collect()
+        }
+        None => (0..header.len())
+            .filter(|&j| Some(header[j].as_str()) != target)
+            .collect(),
+    };
+    let chosen: Vec<usize> = chosen
+        .into_iter()
+        .filter(|&j| !opts.drop.contains(&header[j]))
+        .collect();
+    if chosen.is_empty() {
+        return Err(Error::invalid(
+            if opts.drop.is_empty() {
+                "features"
+            } else {
+                "drop"
+            },
+            if opts.drop.is_empty() {
+                String::new()
+            } else {
+                opts.drop.join(", ")
+            },
+            &format!("at least one input column of {what} left"),
+        ));
+    }
+    if let Some(both) = opts.categorical.iter().find(|c| opts.numeric.contains(c)) {
+        return Err(Error::invalid(
+            "categorical",
+            both,
+            "columns not also declared numeric (option `numeric`)",
+        ));
+    }
+    for (option, names) in [
+        ("categorical", &opts.categorical),
+        ("numeric", &opts.numeric),
+    ] {
+        if let Some(out) = names
+            .iter()
+            .find(|n| !chosen.iter().any(|&j| header[j] == **n))
+        {
+            return Err(Error::invalid(
+                option,
+                out,
+                "input columns (not dropped, and among `features` when given)",
+            ));
+        }
+    }
+    Ok(chosen)
+}
 
 /// How to fill missing feature values, fitted on the training rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -349,23 +499,43 @@ pub struct Encoder {
 
 impl Encoder {
     /// Learns column types over every row of `table`, and categories and imputation values over
-    /// `train_rows`. Every column except `target.column` is an input.
-    ///
-    /// Errors: an input column whose non-missing cells are mostly numbers but not all (naming
-    /// the first non-number, its line, the counts and the missing-value markers); with `impute`,
-    /// a column with no value in any training row (naming it).
+    /// `train_rows`. Every column except `target.column` is an input. As [`Encoder::fit_with`]
+    /// with the default [`ColumnOptions`].
     pub fn fit(
         table: &Table,
         target: TargetEncoder,
         train_rows: &[usize],
         impute: Option<Impute>,
     ) -> Result<Encoder> {
-        let target_col = table.require_column(&target.column, "the target")?;
+        Self::fit_with(table, target, train_rows, impute, &ColumnOptions::default())
+    }
+
+    /// Learns column types over every row of `table`, and categories and imputation values over
+    /// `train_rows`, with the column choices of `opts`: the inputs are those of
+    /// [`choose_inputs`]; a column in `opts.numeric` is numeric, one in `opts.categorical`
+    /// one-hot, any other is typed as the module doc says.
+    ///
+    /// Errors: those of [`choose_inputs`]; a non-number in a column of `opts.numeric` (naming
+    /// the first, its line and column); an input column not declared categorical whose
+    /// non-missing cells are mostly numbers but not all (naming the first non-number, its line,
+    /// the counts and the missing-value markers); a categorical
+    /// column with more than `opts.max_categories` distinct values
+    /// ([`Error::TooManyCategories`], before anything is allocated); with `impute`, a column
+    /// with no value in any training row (naming it).
+    pub fn fit_with(
+        table: &Table,
+        target: TargetEncoder,
+        train_rows: &[usize],
+        impute: Option<Impute>,
+        opts: &ColumnOptions,
+    ) -> Result<Encoder> {
+        table.require_column(&target.column, "the target")?;
+        let inputs = choose_inputs(table.path(), table.header(), Some(&target.column), opts)?;
         let mut columns = Vec::new();
-        for (col, name) in table.header().iter().enumerate() {
-            if col == target_col {
-                continue;
-            }
+        for col in inputs {
+            let name = &table.header()[col];
+            let forced_numeric = opts.numeric.contains(name);
+            let forced_categorical = opts.categorical.contains(name);
             let (mut n_numbers, mut n_text, mut first_text) = (0usize, 0usize, None);
             for r in 0..table.n_rows() {
                 let cell = table.cell(r, col);
@@ -377,33 +547,61 @@ impl Encoder {
                 } else {
                     n_text += 1;
                     first_text.get_or_insert(r);
+                    if forced_numeric {
+                        break;
+                    }
                 }
             }
-            if let Some(row) = first_text.filter(|_| n_numbers > n_text) {
+            if let Some(row) = first_text.filter(|_| forced_numeric) {
+                return Err(table.cell_error(
+                    row,
+                    col,
+                    format!(
+                        "'{}' is not a number, but the column is declared numeric (option \
+                         `numeric`); fix the cell, or mark it as missing with an empty cell or \
+                         one of {}",
+                        table.cell(row, col),
+                        markers(),
+                    ),
+                ));
+            }
+            if let Some(row) = first_text.filter(|_| n_numbers > n_text && !forced_categorical) {
                 return Err(table.cell_error(
                     row,
                     col,
                     format!(
                         "'{}' is not a number{}, but {n_numbers} of the column's {} non-missing \
                          values are; fix the cell, or mark it as missing with an empty cell or \
-                         one of {} (and train with --impute mean or --impute median)",
+                         one of {} (and train with --impute mean or --impute median); if the \
+                         column's values are categories, declare it categorical (option \
+                         `categorical`)",
                         table.cell(row, col),
                         others(n_text),
                         n_numbers + n_text,
-                        MISSING
-                            .iter()
-                            .filter(|m| !m.is_empty())
-                            .copied()
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        markers(),
                     ),
                 ));
             }
-            let numeric = n_text == 0;
+            let numeric = n_text == 0 && !forced_categorical;
+            if !numeric {
+                let distinct: HashSet<&str> = (0..table.n_rows())
+                    .map(|r| table.cell(r, col))
+                    .filter(|c| !is_missing(c))
+                    .collect();
+                if distinct.len() > opts.max_categories {
+                    return Err(Error::TooManyCategories {
+                        path: table.path().to_string(),
+                        column: name.clone(),
+                        distinct: distinct.len(),
+                        rows: table.n_rows(),
+                        max: opts.max_categories,
+                    });
+                }
+            }
             let no_values = || {
                 table.error(format!(
                     "column '{name}' has no value in any training row, so it cannot be imputed; \
-                     drop the column"
+                     leave it out with the `drop` option"
                 ))
             };
             let encoding = if numeric {
@@ -497,6 +695,15 @@ impl Encoder {
             }
         }
         names
+    }
+
+    /// Names of the input columns that are one-hot encoded, in output order.
+    pub fn one_hot_columns(&self) -> Vec<&str> {
+        self.columns
+            .iter()
+            .filter(|c| matches!(c.encoding, ColumnEncoding::OneHot { .. }))
+            .map(|c| c.name.as_str())
+            .collect()
     }
 
     /// Number of output features.
@@ -612,7 +819,16 @@ impl Encoder {
         stage: Stage,
     ) -> Result<Dataset> {
         let d = self.n_features();
-        let mut x = Vec::with_capacity(rows.len() * d);
+        let mut x: Vec<f64> = Vec::new();
+        let n_values = rows.len().checked_mul(d);
+        if n_values.is_none_or(|n| x.try_reserve_exact(n).is_err()) {
+            return Err(table.error(format!(
+                "the encoded features of {} rows x {d} features ({:.1} GB as f64) do not fit in \
+                 memory; leave out wide one-hot columns (the `drop` option) or use fewer rows",
+                rows.len(),
+                rows.len() as f64 * d as f64 * 8.0 / 1e9
+            )));
+        }
         for &row in rows {
             for (spec, &col) in self.columns.iter().zip(cols) {
                 let cell = table.cell(row, col);
@@ -705,6 +921,16 @@ fn missing(table: &Table, row: usize, col: usize, cell: &str, stage: Stage) -> E
         }
     };
     table.cell_error(row, col, format!("missing value{}; {hint}", shown(cell)))
+}
+
+/// The non-empty missing-value markers, joined by `, `.
+fn markers() -> String {
+    MISSING
+        .iter()
+        .filter(|m| !m.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Median of a non-empty slice (sorts it): the middle value, or the mean of the two middle ones.

@@ -24,4 +24,4 @@ pub use dataset::{Dataset, Target, Task};
 pub use encode::{Encoder, Impute};
 pub use prepare::{Options, Prepared, Preprocessing, Source, prepare};
 pub use scaler::StandardScaler;
-pub use split::Split;
+pub use split::{Split, SplitSize};

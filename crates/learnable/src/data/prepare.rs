@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
 use crate::data::bundled;
 use crate::data::csv::Table;
 use crate::data::dataset::{Dataset, Task};
-use crate::data::encode::{Encoder, Impute, TargetEncoder};
+use crate::data::encode::{
+    ColumnOptions, Encoder, Impute, MAX_CATEGORIES, TargetEncoder, choose_inputs,
+};
 use crate::data::scaler::StandardScaler;
-use crate::data::split::{self, Split};
+use crate::data::split::{self, Split, SplitSize};
 
 /// Where the data come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,15 +46,57 @@ pub struct Options {
     pub task: Option<Task>,
     /// Fill missing feature values (None: a missing value is an error).
     pub impute: Option<Impute>,
-    /// Fraction of rows for validation, in [0, 1). Default 0.1.
-    pub val_fraction: f64,
-    /// Fraction of rows for test, in [0, 1); ignored by datasets with a fixed test split
-    /// (MNIST). Default 0.2.
-    pub test_fraction: f64,
+    /// Size of the validation split: a fraction of the rows in [0, 1) or a number of rows (see
+    /// [`SplitSize`]). Default 10 %. Read from `val_fraction` in older `config.json` files.
+    #[serde(alias = "val_fraction")]
+    pub val_size: SplitSize,
+    /// Size of the test split, as `val_size`; ignored by datasets with a fixed test split
+    /// (MNIST). Default 20 %. Read from `test_fraction` in older `config.json` files.
+    #[serde(alias = "test_fraction")]
+    pub test_size: SplitSize,
     /// Seed of the split's random stream. Default 0.
     pub seed: u64,
     /// Standardise features with a scaler fitted on the training split. Default true.
     pub standardize: bool,
+    /// The most distinct values a categorical CSV column may have before it is an error
+    /// ([`crate::Error::TooManyCategories`]): one-hot encoding makes one feature per value.
+    /// Default [`MAX_CATEGORIES`] (1000). Absent from older `config.json` files (default).
+    #[serde(default = "default_max_categories")]
+    pub max_categories: usize,
+    /// Use only these columns as inputs, in this order (None: every column but the target).
+    /// For a bundled dataset, names from its feature names. Absent from older `config.json`
+    /// files (None).
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
+    /// Leave these columns out of the inputs (e.g. an ID or name column). Absent from older
+    /// `config.json` files (none).
+    #[serde(default)]
+    pub drop: Vec<String>,
+    /// CSV columns to one-hot encode even if their values are numbers (none for a bundled
+    /// dataset, whose features are all numeric). Absent from older `config.json` files (none).
+    #[serde(default)]
+    pub categorical: Vec<String>,
+    /// CSV columns to read as numbers: a non-number in one is an error naming its line, where
+    /// the guess would make the column categorical. Absent from older `config.json` files.
+    #[serde(default)]
+    pub numeric: Vec<String>,
+}
+
+fn default_max_categories() -> usize {
+    MAX_CATEGORIES
+}
+
+impl Options {
+    /// The column choices of these options, for [`Encoder::fit_with`].
+    pub fn column_options(&self) -> ColumnOptions {
+        ColumnOptions {
+            features: self.features.clone(),
+            drop: self.drop.clone(),
+            categorical: self.categorical.clone(),
+            numeric: self.numeric.clone(),
+            max_categories: self.max_categories,
+        }
+    }
 }
 
 impl Default for Options {
@@ -60,10 +104,15 @@ impl Default for Options {
         Options {
             task: None,
             impute: None,
-            val_fraction: 0.1,
-            test_fraction: 0.2,
+            val_size: SplitSize::Fraction(0.1),
+            test_size: SplitSize::Fraction(0.2),
             seed: 0,
             standardize: true,
+            max_categories: MAX_CATEGORIES,
+            features: None,
+            drop: Vec::new(),
+            categorical: Vec::new(),
+            numeric: Vec::new(),
         }
     }
 }
@@ -156,25 +205,31 @@ impl Preprocessing {
 pub struct Prepared {
     /// Training rows, encoded and scaled.
     pub train: Dataset,
-    /// Validation rows (empty if `val_fraction` is 0).
+    /// Validation rows (empty if `val_size` is 0).
     pub val: Dataset,
-    /// Test rows (empty if `test_fraction` is 0; MNIST: its fixed 10000-image test split).
+    /// Test rows (empty if `test_size` is 0; MNIST: its fixed 10000-image test split).
     pub test: Dataset,
     /// The fitted preprocessing to store with the model.
     pub preprocessing: Preprocessing,
     /// The split's row indices (into the file, or into MNIST's training part).
     pub split: Split,
-    /// Whether `test` is the dataset's own fixed test split (then `test_fraction` was ignored).
+    /// Whether `test` is the dataset's own fixed test split (then `test_size` was ignored).
     pub fixed_test: bool,
+    /// The input columns whose type was guessed categorical (one-hot encoded without being in
+    /// `Options::categorical`), in input order; a program may tell its user about them.
+    pub guessed_categorical: Vec<String>,
 }
 
 /// Loads `source`, splits it, fits the preprocessing on the training rows and applies it to all
 /// three splits (see the module doc).
 ///
-/// Errors: unknown dataset; unreadable or malformed CSV (file, line, column); invalid fractions;
+/// Errors: unknown dataset; unreadable or malformed CSV (file, line, column); column choices
+/// (`features`, `drop`, `categorical`, `numeric`) naming unknown columns or the target (see
+/// [`choose_inputs`]); a non-number in a `numeric` column; a categorical column with more than
+/// `max_categories` distinct values; invalid split sizes (see [`split`]), including a size that
+/// leaves no training row or, stratified, is below the number of classes;
 /// a class too small to stratify; a task override that contradicts a bundled dataset's task.
 pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
-    split::check_fractions(opts.val_fraction, opts.test_fraction)?;
     let (train, val, test, encoder, split, fixed_test) = match source {
         Source::Bundled(name) => {
             let info = bundled::info(name)?;
@@ -185,21 +240,38 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
                     &format!("{} (the task of dataset {name})", info.task),
                 ));
             }
+            let columns = opts.column_options();
+            if !columns.categorical.is_empty() {
+                return Err(Error::invalid(
+                    "categorical",
+                    columns.categorical.join(", "),
+                    &format!("no column for dataset {name}, whose features are all numeric"),
+                ));
+            }
             let data = bundled::load(name)?;
+            let cols = choose_inputs(name, data.feature_names(), None, &columns)?;
+            let all =
+                cols.len() == data.n_features() && cols.iter().enumerate().all(|(i, &c)| i == c);
+            let data = if all {
+                data
+            } else {
+                data.select_columns(&cols)?
+            };
             let encoder = Encoder::numeric(data.feature_names(), data.task(), data.class_names());
             match bundled::load_test(name)? {
                 Some(test) => {
-                    let split = split::split_dataset(&data, opts.val_fraction, 0.0, opts.seed)?;
+                    let test = if all {
+                        test
+                    } else {
+                        test.select_columns(&cols)?
+                    };
+                    let split = split::split_dataset(&data, opts.val_size, 0.0, opts.seed)?;
                     let (train, val, _) = split.apply(&data)?;
                     (train, val, test, encoder, split, true)
                 }
                 None => {
-                    let split = split::split_dataset(
-                        &data,
-                        opts.val_fraction,
-                        opts.test_fraction,
-                        opts.seed,
-                    )?;
+                    let split =
+                        split::split_dataset(&data, opts.val_size, opts.test_size, opts.seed)?;
                     let (train, val, test) = split.apply(&data)?;
                     (train, val, test, encoder, split, false)
                 }
@@ -213,18 +285,19 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
                 crate::data::Target::Classes(labels) => split::stratified_split(
                     &labels,
                     &target.classes,
-                    opts.val_fraction,
-                    opts.test_fraction,
+                    opts.val_size,
+                    opts.test_size,
                     opts.seed,
                 )?,
-                _ => split::random_split(
-                    table.n_rows(),
-                    opts.val_fraction,
-                    opts.test_fraction,
-                    opts.seed,
-                )?,
+                _ => split::random_split(table.n_rows(), opts.val_size, opts.test_size, opts.seed)?,
             };
-            let encoder = Encoder::fit(&table, target, &split.train, opts.impute)?;
+            let encoder = Encoder::fit_with(
+                &table,
+                target,
+                &split.train,
+                opts.impute,
+                &opts.column_options(),
+            )?;
             let train = encoder.transform(&table, &split.train)?;
             let val = encoder.transform(&table, &split.val)?;
             let test = encoder.transform(&table, &split.test)?;
@@ -236,8 +309,15 @@ pub fn prepare(source: &Source, opts: &Options) -> Result<Prepared> {
     } else {
         None
     };
+    let guessed_categorical = encoder
+        .one_hot_columns()
+        .into_iter()
+        .filter(|c| !opts.categorical.iter().any(|f| f == c))
+        .map(str::to_string)
+        .collect();
     let preprocessing = Preprocessing { encoder, scaler };
     Ok(Prepared {
+        guessed_categorical,
         train: preprocessing.scale(train)?,
         val: preprocessing.scale(val)?,
         test: preprocessing.scale(test)?,
