@@ -119,6 +119,14 @@ pub fn cause_message(
             shell_word(column)
         );
     }
+    if let Some(e @ learnable::Error::OnlyCheckpoint { .. }) =
+        cause.downcast_ref::<learnable::Error>()
+    {
+        return format!(
+            "{e}: run the same `learnable train` command again with --resume (or, if it is still \
+             running, wait for it to finish)"
+        );
+    }
     let invalid = match cause.downcast_ref::<learnable::Error>() {
         Some(learnable::Error::InvalidArgument {
             name,

@@ -129,7 +129,7 @@ fn a_config_json_setting_out_of_range_names_the_field_not_a_flag() {
     // Before the fix: "error: m/config.json: invalid network: --dropout 2 is out of range:
     // allowed [0, 1)", naming a flag that eval does not have.
     let mut cfg = good.clone();
-    cfg["network"]["dropout"] = serde_json::json!(2.0);
+    cfg["architecture"]["mlp"]["dropout"] = serde_json::json!(2.0);
     std::fs::write(&path, cfg.to_string()).unwrap();
     for args in [
         &["eval", "--model", "m", "--dataset", "iris"][..],
@@ -141,15 +141,15 @@ fn a_config_json_setting_out_of_range_names_the_field_not_a_flag() {
         assert_eq!(o.status.code(), Some(1), "{args:?}: {s}");
         assert!(
             s.contains("config.json")
-                && s.contains("field network.dropout: 2 is out of range: allowed [0, 1)"),
+                && s.contains("field architecture.mlp.dropout: 2 is out of range: allowed [0, 1)"),
             "{args:?}: {s}"
         );
         assert!(!s.contains("--dropout"), "{args:?}: {s}");
     }
     // A split option of the stored training options: named in the library's words, not as
-    // eval's (nonexistent) --test-fraction.
+    // eval's (nonexistent) --test-size.
     let mut cfg = good.clone();
-    cfg["options"]["test_fraction"] = serde_json::json!(2.0);
+    cfg["options"]["test_size"] = serde_json::json!(2.0);
     std::fs::write(&path, cfg.to_string()).unwrap();
     let o = learnable(tmp.path())
         .args(["eval", "--model", "m", "--dataset", "iris"])
@@ -158,7 +158,7 @@ fn a_config_json_setting_out_of_range_names_the_field_not_a_flag() {
     let s = out_str(&o);
     assert_eq!(o.status.code(), Some(1), "{s}");
     assert!(
-        s.contains("test_fraction") && !s.contains("--test-fraction"),
+        s.contains("test_size") && !s.contains("--test-size"),
         "{s}"
     );
 }

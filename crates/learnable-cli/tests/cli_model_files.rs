@@ -145,22 +145,22 @@ fn a_config_value_of_the_wrong_type_or_range_is_named_by_its_field_path() {
     // Before the fix: "m/config.json is not a learnable model config: invalid value: integer
     // `-5`, expected usize at line L column C", without the field.
     let mut cfg = good.clone();
-    cfg["network"]["hidden"] = serde_json::json!([-5]);
+    cfg["architecture"]["mlp"]["hidden"] = serde_json::json!([-5]);
     write_config(tmp.path(), &cfg);
     let (code, s) = run(tmp.path(), &["eval", "--model", "m", "--dataset", "iris"]);
     assert_eq!(code, Some(1), "{s}");
     assert!(
         s.contains("config.json")
-            && s.contains("field network.hidden[0]: invalid value: integer `-5`, expected usize"),
+            && s.contains("field architecture.mlp.hidden[0]: invalid value: integer `-5`, expected usize"),
         "{s}"
     );
     let mut cfg = good.clone();
-    cfg["network"]["dropout"] = serde_json::json!("high");
+    cfg["architecture"]["mlp"]["dropout"] = serde_json::json!("high");
     write_config(tmp.path(), &cfg);
     let (code, s) = run(tmp.path(), &["eval", "--model", "m", "--dataset", "iris"]);
     assert_eq!(code, Some(1), "{s}");
     assert!(
-        s.contains("field network.dropout: invalid type: string"),
+        s.contains("field architecture.mlp.dropout: invalid type: string"),
         "{s}"
     );
 }

@@ -362,6 +362,12 @@ impl FitConfig {
                 for (k, v) in m {
                     let s = match v {
                         serde_json::Value::String(s) => s,
+                        // A list of names (`drop`, `features`) reads as the user typed it.
+                        serde_json::Value::Array(a) if a.iter().all(|x| x.is_string()) => a
+                            .iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
                         serde_json::Value::Null => "(none)".into(),
                         v => v.to_string(),
                     };

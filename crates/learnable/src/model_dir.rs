@@ -386,17 +386,7 @@ impl ModelDir {
                     .into(),
             });
         }
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-        if meta.len() > MAX_CONFIG_BYTES || !meta.is_file() {
-            return Err(Error::Format {
-                path: path.display().to_string(),
-                reason: format!(
-                    "{} bytes, more than the {MAX_CONFIG_BYTES} a model config may have (or not a regular file)",
-                    meta.len()
-                ),
-            });
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let text = crate::io::read_to_string_capped(&path, MAX_CONFIG_BYTES, "model config")?;
         let config = ModelConfig::from_json(&text, &path)?;
         config.validate(&path)?;
         Ok(config)
