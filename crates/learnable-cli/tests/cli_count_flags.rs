@@ -157,8 +157,5 @@ fn a_config_json_setting_out_of_range_names_the_field_not_a_flag() {
         .unwrap();
     let s = out_str(&o);
     assert_eq!(o.status.code(), Some(1), "{s}");
-    assert!(
-        s.contains("test_size") && !s.contains("--test-size"),
-        "{s}"
-    );
+    assert!(s.contains("test_size") && !s.contains("--test-size"), "{s}");
 }

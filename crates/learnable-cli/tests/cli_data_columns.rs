@@ -257,12 +257,26 @@ fn the_bundled_linnerud_dataset_trains_a_regression_on_weight() {
     let dir = tempfile::tempdir().unwrap();
     let o = ok(
         dir.path(),
-        &["train", "--dataset", "linnerud", "--model", "ridge", "--out", "m"],
+        &[
+            "train",
+            "--dataset",
+            "linnerud",
+            "--model",
+            "ridge",
+            "--out",
+            "m",
+        ],
     );
     let stdout = String::from_utf8_lossy(&o.stdout);
     // 20 rows: round(0.1 * 20) = 2 validation and round(0.2 * 20) = 4 test rows.
-    assert!(stdout.contains("14 train, 2 validation, 4 test rows, 3 features"), "{stdout}");
-    let e = ok(dir.path(), &["eval", "--model", "m", "--dataset", "linnerud"]);
+    assert!(
+        stdout.contains("14 train, 2 validation, 4 test rows, 3 features"),
+        "{stdout}"
+    );
+    let e = ok(
+        dir.path(),
+        &["eval", "--model", "m", "--dataset", "linnerud"],
+    );
     assert!(String::from_utf8_lossy(&e.stdout).contains("r2:"));
 }
 
@@ -274,7 +288,15 @@ fn resume_refuses_other_data_flags_and_accepts_the_same_ones() {
     let d = dir.path();
     let run = |epochs: &str, extra: &[&str]| {
         let o = learnable(d)
-            .args(["train", "--dataset", "iris", "--hidden", "4", "--epochs", epochs])
+            .args([
+                "train",
+                "--dataset",
+                "iris",
+                "--hidden",
+                "4",
+                "--epochs",
+                epochs,
+            ])
             .args(["--quiet", "--out", "m"])
             .args(extra)
             .output()
@@ -283,15 +305,42 @@ fn resume_refuses_other_data_flags_and_accepts_the_same_ones() {
     };
     let (code, s) = run("1", &["--drop", "sepal width (cm)", "--test-size", "30"]);
     assert_eq!(code, Some(0), "{s}");
-    let (code, s) = run("2", &["--drop", "petal width (cm)", "--test-size", "30", "--resume"]);
+    let (code, s) = run(
+        "2",
+        &[
+            "--drop",
+            "petal width (cm)",
+            "--test-size",
+            "30",
+            "--resume",
+        ],
+    );
     assert_eq!(code, Some(1), "{s}");
     assert!(
         s.contains("--drop: checkpoint sepal width (cm), now petal width (cm)"),
         "{s}"
     );
-    let (code, s) = run("2", &["--drop", "sepal width (cm)", "--test-size", "31", "--resume"]);
+    let (code, s) = run(
+        "2",
+        &[
+            "--drop",
+            "sepal width (cm)",
+            "--test-size",
+            "31",
+            "--resume",
+        ],
+    );
     assert_eq!(code, Some(1), "{s}");
     assert!(s.contains("--test-size: checkpoint 30, now 31"), "{s}");
-    let (code, s) = run("2", &["--drop", "sepal width (cm)", "--test-size", "30", "--resume"]);
+    let (code, s) = run(
+        "2",
+        &[
+            "--drop",
+            "sepal width (cm)",
+            "--test-size",
+            "30",
+            "--resume",
+        ],
+    );
     assert_eq!(code, Some(0), "{s}");
 }

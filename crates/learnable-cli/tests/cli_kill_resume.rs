@@ -11,7 +11,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ARGS: &[&str] = &[
-    "train", "--dataset", "digits", "--hidden", "32", "--epochs", "8", "--quiet",
+    "train",
+    "--dataset",
+    "digits",
+    "--hidden",
+    "32",
+    "--epochs",
+    "8",
+    "--quiet",
 ];
 
 fn bin() -> std::path::PathBuf {
@@ -91,7 +98,10 @@ fn a_run_killed_at_any_moment_resumes_into_the_uninterrupted_model() {
             assert!(ok, "{text}");
         }
         let got = std::fs::read(d.join(&out).join("model.safetensors")).unwrap();
-        assert!(got == whole, "kill {i} (after epoch >= {wait_epochs}): the resumed model differs");
+        assert!(
+            got == whole,
+            "kill {i} (after epoch >= {wait_epochs}): the resumed model differs"
+        );
         // No temporary or staging files are left.
         for e in std::fs::read_dir(d.join(&out)).unwrap().flatten() {
             let name = e.file_name().to_string_lossy().to_string();

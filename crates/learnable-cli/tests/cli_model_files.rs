@@ -151,7 +151,9 @@ fn a_config_value_of_the_wrong_type_or_range_is_named_by_its_field_path() {
     assert_eq!(code, Some(1), "{s}");
     assert!(
         s.contains("config.json")
-            && s.contains("field architecture.mlp.hidden[0]: invalid value: integer `-5`, expected usize"),
+            && s.contains(
+                "field architecture.mlp.hidden[0]: invalid value: integer `-5`, expected usize"
+            ),
         "{s}"
     );
     let mut cfg = good.clone();

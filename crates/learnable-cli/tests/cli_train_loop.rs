@@ -70,7 +70,11 @@ fn piped_training_prints_one_plain_line_per_epoch() {
             assert!(line.contains(key), "{key:?} missing in {line}");
         }
         // Fits 100 columns.
-        assert!(line.chars().count() <= 100, "{} columns: {line}", line.chars().count());
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
     }
     // The history has the same epochs.
     let h = std::fs::read_to_string(tmp.path().join("m/history.csv")).unwrap();

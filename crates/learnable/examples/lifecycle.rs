@@ -47,7 +47,11 @@ fn main() -> learnable::Result<()> {
         println!("row {i}: predicted {}", predictions.label(i));
     }
     let truth = inputs.dataset.labels().unwrap_or_default();
-    let report = ClassReport::new(truth, &argmax_rows(&predictions.outputs), predictions.classes.len())?;
+    let report = ClassReport::new(
+        truth,
+        &argmax_rows(&predictions.outputs),
+        predictions.classes.len(),
+    )?;
     println!("test accuracy: {:.4}", report.accuracy);
     std::fs::remove_dir_all(&dir).ok();
     Ok(())

@@ -27,7 +27,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::optim::Optimizer;
@@ -67,10 +66,9 @@ pub struct Manifest {
 
 /// Digest of `bytes`.
 fn digest(bytes: &[u8]) -> FileDigest {
-    let hash = Sha256::digest(bytes);
     FileDigest {
         bytes: bytes.len() as u64,
-        sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: crate::model_dir::sha256_hex(bytes),
     }
 }
 
@@ -314,7 +312,6 @@ impl Checkpointer {
                 self.put(&staging, "best.safetensors", &best)?,
             );
         }
-        let json = |v: &dyn erased::Json| v.to_json();
         let state_json = json(state)?;
         files.insert(
             "state.json".to_string(),
@@ -438,15 +435,7 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Pretty JSON of any serialisable value, as a library error on failure.
-mod erased {
-    use crate::error::{Error, Result};
-    pub trait Json {
-        fn to_json(&self) -> Result<String>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> Result<String> {
-            serde_json::to_string_pretty(self).map_err(|e| Error::Other(e.to_string()))
-        }
-    }
+/// Pretty JSON of a serialisable value, as a library error on failure.
+fn json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| Error::Other(e.to_string()))
 }

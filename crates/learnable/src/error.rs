@@ -66,7 +66,9 @@ pub enum Error {
     },
     /// A model directory holds only a training checkpoint (training was interrupted or is still
     /// running), not a finished model.
-    #[error("{dir} holds no finished model, only a training checkpoint after epoch {epoch}: training was interrupted or is still running; resume it to finish the model")]
+    #[error(
+        "{dir} holds no finished model, only a training checkpoint after epoch {epoch}: training was interrupted or is still running; resume it to finish the model"
+    )]
     OnlyCheckpoint {
         /// The model directory.
         dir: String,

@@ -42,13 +42,13 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::Checkpointer;
 use crate::data::{self, Dataset, Options, Preprocessing, Source, Target, Task};
 use crate::error::{Error, Result};
+use crate::model_dir::FitRecord;
 use crate::models::mlp::{Activation, Mlp, MlpConfig};
 use crate::optim::{AdamConfig, AdamWConfig, LrSchedule, OptimizerConfig, SgdConfig};
 use crate::param::ParamStore;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use crate::train::{self, Both, Observer, Silent, Split, Targets, TrainConfig, TrainState};
-use crate::model_dir::FitRecord;
 use crate::trained::TrainedModel;
 
 /// Which model to fit.
@@ -545,17 +545,33 @@ pub fn fit(config: &FitConfig, data: &FitData) -> Result<TrainedModel> {
 /// checkpoint, if any, holds the last good epoch: see [`Checkpointer::saved_epoch`] via the
 /// checkpoint directory); [`Error::ResumeMismatch`] / [`Error::Format`] when resuming from a
 /// checkpoint of other settings or a torn one; I/O errors of the checkpoint.
-pub fn fit_with(config: &FitConfig, data: &FitData, options: FitOptions<'_>) -> Result<TrainedModel> {
+pub fn fit_with(
+    config: &FitConfig,
+    data: &FitData,
+    options: FitOptions<'_>,
+) -> Result<TrainedModel> {
     let started = Instant::now();
     config.validate()?;
     check_task(config, data)?;
     let mut warnings = Vec::new();
     let (store, net, record, history, scaling) = if config.uses_epoch_loop() {
         let (store, net, state, scaling) = fit_gd(config, data, options)?;
-        (store, net, FitRecord::loop_record(config), Some(state), scaling)
+        (
+            store,
+            net,
+            FitRecord::loop_record(config),
+            Some(state),
+            scaling,
+        )
     } else {
         let (store, net, solver) = fit_exact(config, data, &mut warnings)?;
-        (store, net, FitRecord::exact_record(config, solver), None, None)
+        (
+            store,
+            net,
+            FitRecord::exact_record(config, solver),
+            None,
+            None,
+        )
     };
     let mut model = TrainedModel::from_fit(config, data, store, net, record, history, scaling)?;
     model.warnings = warnings;
@@ -583,7 +599,9 @@ fn check_task(config: &FitConfig, data: &FitData) -> Result<()> {
                 config.model
             ),
         )),
-        _ if config.model == ModelKind::Logistic && data.classes().is_some_and(|c| c.len() != 2) => {
+        _ if config.model == ModelKind::Logistic
+            && data.classes().is_some_and(|c| c.len() != 2) =>
+        {
             Err(Error::invalid(
                 "model",
                 config.model,
@@ -635,7 +653,9 @@ fn fit_exact(
                 return Err(Error::invalid(
                     "classes in the training split",
                     fitted.n_classes(),
-                    &format!("all {k} classes (use a larger dataset or smaller validation/test sizes)"),
+                    &format!(
+                        "all {k} classes (use a larger dataset or smaller validation/test sizes)"
+                    ),
                 ));
             }
             // A binary model's single logit z becomes the two logits [0, z]: softmax([0, z]) =
@@ -692,7 +712,14 @@ fn target_stats(split: &Split) -> Option<(f64, f64)> {
         .sum::<f64>()
         / n;
     let std = var.sqrt();
-    Some((mean, if std > 0.0 && std.is_finite() { std } else { 1.0 }))
+    Some((
+        mean,
+        if std > 0.0 && std.is_finite() {
+            std
+        } else {
+            1.0
+        },
+    ))
 }
 
 /// `split` with regression targets mapped to `(y - mean) / std`.

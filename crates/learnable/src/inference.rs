@@ -179,7 +179,11 @@ impl ModelInputs {
     /// [`Error::Format`] naming the missing input columns (at most 10) and where the model's
     /// inputs are listed; the errors of encoding (missing values, unseen categories, with file,
     /// line and column) and a value beyond the f32 range after standardisation.
-    pub fn from_table(model: &TrainedModel, table: &Table, need_target: bool) -> Result<ModelInputs> {
+    pub fn from_table(
+        model: &TrainedModel,
+        table: &Table,
+        need_target: bool,
+    ) -> Result<ModelInputs> {
         let pre = &model.config.preprocessing;
         let m = pre.encoder.match_header(table.header());
         if !m.missing.is_empty() {

@@ -7,8 +7,8 @@
 //! Matrix multiply comes from the `gemm` crate; everything around it is written here and checked
 //! against finite differences and PyTorch reference values (see `fixtures/reference/`).
 
-pub mod data;
 pub mod checkpoint;
+pub mod data;
 pub mod error;
 pub mod fit;
 pub mod gradcheck;

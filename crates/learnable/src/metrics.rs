@@ -142,13 +142,21 @@ impl ClassReport {
 /// Mean squared error (`mean_squared_error`); 0 for empty input.
 pub fn mse(pred: &[f64], truth: &[f64]) -> f64 {
     let n = truth.len().max(1) as f64;
-    pred.iter().zip(truth).map(|(p, t)| (p - t).powi(2)).sum::<f64>() / n
+    pred.iter()
+        .zip(truth)
+        .map(|(p, t)| (p - t).powi(2))
+        .sum::<f64>()
+        / n
 }
 
 /// Mean absolute error (`mean_absolute_error`); 0 for empty input.
 pub fn mae(pred: &[f64], truth: &[f64]) -> f64 {
     let n = truth.len().max(1) as f64;
-    pred.iter().zip(truth).map(|(p, t)| (p - t).abs()).sum::<f64>() / n
+    pred.iter()
+        .zip(truth)
+        .map(|(p, t)| (p - t).abs())
+        .sum::<f64>()
+        / n
 }
 
 /// R² = 1 − SS_res / SS_tot over all values, in f64 (`r2_score` for one output).

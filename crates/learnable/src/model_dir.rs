@@ -158,8 +158,8 @@ impl ModelConfig {
             path: path.display().to_string(),
             reason,
         };
-        let mut v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| bad(format!("not JSON: {e}")))?;
+        let mut v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
         let format = v.get("format").and_then(|f| f.as_str()).unwrap_or("");
         let version = v.get("version").and_then(|f| f.as_u64());
         if format != FORMAT {
@@ -341,9 +341,9 @@ impl ModelDir {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
             let is_tmp = name.starts_with('.')
-                && name
-                    .rsplit_once(".tmp")
-                    .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+                && name.rsplit_once(".tmp").is_some_and(|(_, pid)| {
+                    !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+                });
             if is_tmp && e.path().is_file() {
                 let _ = std::fs::remove_file(e.path());
             }

@@ -16,12 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::loss::CrossEntropyOptions;
+use crate::metrics::{count_correct, r2_tensor};
+use crate::models::Model;
 use crate::optim::{LrSchedule, Optimizer};
 use crate::param::ParamStore;
 use crate::rng::Rng;
 use crate::tape::{Tape, Var};
-use crate::metrics::{count_correct, r2_tensor};
-use crate::models::Model;
 use crate::tensor::Tensor;
 
 /// What the model is trained to predict.
@@ -355,14 +355,23 @@ fn batch_loss<'a>(
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for an empty source; errors of the model's forward pass.
-pub fn evaluate<M, S>(model: &M, store: &ParamStore, data: &S, cfg: &TrainConfig) -> Result<(f64, f64)>
+pub fn evaluate<M, S>(
+    model: &M,
+    store: &ParamStore,
+    data: &S,
+    cfg: &TrainConfig,
+) -> Result<(f64, f64)>
 where
     M: Model + ?Sized,
     S: BatchSource<Input = M::Input> + ?Sized,
 {
     let n = data.len();
     if n == 0 {
-        return Err(Error::invalid("rows", 0, ">= 1 (evaluate on an empty split)"));
+        return Err(Error::invalid(
+            "rows",
+            0,
+            ">= 1 (evaluate on an empty split)",
+        ));
     }
     let mut loss_sum = 0.0;
     let mut correct = 0.0;
@@ -431,7 +440,11 @@ where
     cfg.validate()?;
     let n = train.len();
     if n == 0 {
-        return Err(Error::invalid("rows", 0, ">= 1 (the training split is empty)"));
+        return Err(Error::invalid(
+            "rows",
+            0,
+            ">= 1 (the training split is empty)",
+        ));
     }
     observer.on_start(&state);
     let steps_per_epoch = n.div_ceil(cfg.batch_size);

@@ -167,7 +167,11 @@ impl TrainedModel {
 
     /// `accuracy` for classifiers, `r2` for regressors.
     pub fn metric_name(&self) -> &'static str {
-        if self.is_classifier() { "accuracy" } else { "r2" }
+        if self.is_classifier() {
+            "accuracy"
+        } else {
+            "r2"
+        }
     }
 
     /// True for classifiers.

@@ -37,7 +37,12 @@ fn data() -> FitData {
 fn bits(store: &ParamStore) -> Vec<(String, Vec<u32>)> {
     store
         .named_values()
-        .map(|(n, t)| (n.to_string(), t.data().iter().map(|v| v.to_bits()).collect()))
+        .map(|(n, t)| {
+            (
+                n.to_string(),
+                t.data().iter().map(|v| v.to_bits()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -125,7 +130,10 @@ fn a_crash_between_any_two_checkpoint_writes_resumes_into_the_uninterrupted_mode
         // No staging or old directory is left behind.
         let parent = ckpt.parent().unwrap();
         for leftover in [".checkpoint.new", ".checkpoint.old"] {
-            assert!(!parent.join(leftover).exists(), "{leftover} left after crash {n}");
+            assert!(
+                !parent.join(leftover).exists(),
+                "{leftover} left after crash {n}"
+            );
         }
     }
     // 4 epochs of about 10 operations each, every one of them a crash point.
@@ -177,7 +185,10 @@ fn a_modified_checkpoint_file_is_refused_naming_it() {
     bytes[last] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
     let e = resume_error(&ckpt);
-    assert!(e.contains("optimizer.safetensors") && e.contains("SHA-256"), "{e}");
+    assert!(
+        e.contains("optimizer.safetensors") && e.contains("SHA-256"),
+        "{e}"
+    );
 
     // A file of the wrong epoch (an older state.json copied over) has another size or hash.
     let tmp = tempfile::tempdir().unwrap();
@@ -233,7 +244,15 @@ fn the_model_directory_refuses_weights_from_another_save() {
     // (or two runs writing into one directory) is caught at load.
     let tmp = tempfile::tempdir().unwrap();
     let d = data();
-    let a = fit_with(&FitConfig { epochs: 1, ..config() }, &d, FitOptions::default()).unwrap();
+    let a = fit_with(
+        &FitConfig {
+            epochs: 1,
+            ..config()
+        },
+        &d,
+        FitOptions::default(),
+    )
+    .unwrap();
     let b = fit_with(
         &FitConfig {
             epochs: 1,
@@ -255,7 +274,10 @@ fn the_model_directory_refuses_weights_from_another_save() {
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("SHA-256") && e.contains("different saves"), "{e}");
+    assert!(
+        e.contains("SHA-256") && e.contains("different saves"),
+        "{e}"
+    );
     // Stale temporary files of an interrupted write are removed by the next save.
     std::fs::write(tmp.path().join("b/.config.json.tmp4242"), "partial").unwrap();
     b.save(tmp.path().join("b")).unwrap();

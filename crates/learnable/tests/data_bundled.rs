@@ -182,7 +182,10 @@ fn linnerud_loads_as_scikit_learn_with_weight_as_the_target() {
     assert_eq!((y[0], y[19]), (191.0, 138.0));
     assert_eq!(y.iter().sum::<f64>(), 3572.0);
     let info = bundled::info("linnerud").unwrap();
-    assert_eq!((info.rows, info.features, info.task), (20, 3, Task::Regression));
+    assert_eq!(
+        (info.rows, info.features, info.task),
+        (20, 3, Task::Regression)
+    );
     assert!(bundled::list().iter().any(|i| i.name == "linnerud"));
     // Through prepare: a random 20-row regression split, round(2) validation and round(4)
     // test rows.

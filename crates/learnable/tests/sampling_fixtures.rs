@@ -3,11 +3,11 @@
 //! `fixtures/reference/gen_softmax_and_sampling.py`; tolerances from that folder's README §6).
 
 use learnable::Tensor;
+use learnable::kernels::softmax::{log_softmax, log_softmax_f64, softmax, softmax_f64};
 use learnable::sampling::processors::{
     EpsilonCutoff, LogitsProcessor, MinP, RepetitionPenalty, Temperature, TopK, TopP, TypicalP,
 };
 use learnable::sampling::{SamplingConfig, log_softmax_rows, softmax_rows};
-use learnable::kernels::softmax::{log_softmax, log_softmax_f64, softmax, softmax_f64};
 use serde_json::Value;
 
 fn fixture() -> Value {

@@ -12,13 +12,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use learnable::Rng;
-use learnable::sampling::{Processed, SAMPLE_STREAM, SamplingConfig, temperature_table};
 use learnable::data::prepare::Source;
+use learnable::sampling::{Processed, SAMPLE_STREAM, SamplingConfig, temperature_table};
 use serde_json::{Value, json};
 
-use learnable::trained::TrainedModel;
 use crate::flags;
 use crate::prep;
+use learnable::trained::TrainedModel;
 
 /// Most draws `--draw` accepts: 10 million take about 0.2 s (one binary search each); more
 /// would only refine frequencies already within 0.0005 of the probabilities (standard error

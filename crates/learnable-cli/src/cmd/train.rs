@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
+use learnable::ParamStore;
 use learnable::fit::{self, FitConfig, FitData, FitOptions};
 use learnable::model_dir::ModelDir;
 use learnable::optim::Optimizer;
 use learnable::train::{Observer, TrainState};
-use learnable::ParamStore;
 
 use crate::flags::{Given, print_warnings};
 use crate::prep::DataArgs;
@@ -253,7 +253,11 @@ impl Observer for Progress {
         let Some(r) = state.history.last() else {
             return Ok(());
         };
-        let metric = if self.classification { "accuracy" } else { "r2" };
+        let metric = if self.classification {
+            "accuracy"
+        } else {
+            "r2"
+        };
         if !self.legend_shown && r.val_loss.is_some() {
             self.println("(* marks a new best validation loss; the best epoch's weights are kept)");
             self.legend_shown = true;
@@ -426,7 +430,8 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
             "{} already holds a model{}; choose another --out, add --force to replace it, or --resume to continue its training",
             out.display(),
             match learnable::checkpoint::committed_epoch(&md.checkpoint()) {
-                Some(e) if !md.config().exists() => format!(" (a training checkpoint after epoch {e})"),
+                Some(e) if !md.config().exists() =>
+                    format!(" (a training checkpoint after epoch {e})"),
                 _ => String::new(),
             }
         );
@@ -436,7 +441,12 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
         eprintln!("{note}");
     }
     let classification = data.classes().is_some();
-    print_warnings(&ignored_options(&args, given, data.val.is_some(), classification));
+    print_warnings(&ignored_options(
+        &args,
+        given,
+        data.val.is_some(),
+        classification,
+    ));
     println!(
         "data: {} — {} train, {} validation, {} test rows, {} features{}",
         data.source_name(),
@@ -453,7 +463,11 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
             "model: {} {} -> {:?} -> {} ({}), {} epoch{}, batch {}, {} lr {}",
             config.model,
             data.n_features(),
-            if config.model == fit::ModelKind::Mlp { config.hidden.clone() } else { vec![] },
+            if config.model == fit::ModelKind::Mlp {
+                config.hidden.clone()
+            } else {
+                vec![]
+            },
             data.classes().map_or(1, |c| c.len()),
             parameter_count(&config, &data),
             config.epochs,
@@ -505,11 +519,17 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
         println!("best validation loss {loss:.4} at epoch {epoch} (weights restored)");
     }
     let m = &model.config.metrics;
-    let split = if m.contains_key("test_loss") { "test" } else { "train" };
+    let split = if m.contains_key("test_loss") {
+        "test"
+    } else {
+        "train"
+    };
     let metric_name = model.metric_name();
     println!(
         "{split} {metric_name}: {:.4}   ({split} loss {:.4}, {} parameters, {:.1}s)",
-        m.get(&format!("{split}_{metric_name}")).copied().unwrap_or(f64::NAN),
+        m.get(&format!("{split}_{metric_name}"))
+            .copied()
+            .unwrap_or(f64::NAN),
         m.get(&format!("{split}_loss")).copied().unwrap_or(f64::NAN),
         model.num_params(),
         m.get("train_seconds").copied().unwrap_or(0.0)
@@ -520,7 +540,11 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
 
 /// The parameter count of the network `config` builds on `data`.
 fn parameter_count(config: &FitConfig, data: &FitData) -> String {
-    let hidden = if config.model == fit::ModelKind::Mlp { config.hidden.clone() } else { vec![] };
+    let hidden = if config.model == fit::ModelKind::Mlp {
+        config.hidden.clone()
+    } else {
+        vec![]
+    };
     let net = learnable::models::mlp::MlpConfig {
         input_dim: data.n_features(),
         hidden,
@@ -548,7 +572,9 @@ fn training_error(e: learnable::Error, ckpt: &std::path::Path) -> anyhow::Error 
                     "the last good checkpoint (after epoch {epoch}) is in {}; continue from it with --resume",
                     ckpt.display()
                 ),
-                None => "no checkpoint was written (training stopped in its first epoch)".to_string(),
+                None => {
+                    "no checkpoint was written (training stopped in its first epoch)".to_string()
+                }
             };
             anyhow::anyhow!("{msg}; {note}")
         }

@@ -2,8 +2,8 @@
 //! Face's `TypicalLogitsWarper`.
 
 use super::{LogitsProcessor, argsort_ascending, check_min_tokens, cumsum_f32, mask, probs_f32};
-use crate::sampling::error::SamplingError;
 use crate::kernels::softmax::log_softmax_into;
+use crate::sampling::error::SamplingError;
 
 /// Keeps the tokens whose surprisal `-log p` is closest to the entropy `H` of the distribution,
 /// until their probability mass reaches `mass`.
