@@ -43,6 +43,7 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("max_grad_norm", "--max-grad-norm"),
     ("max_norm", "--max-grad-norm"),
     ("label_smoothing", "--label-smoothing"),
+    ("class_weight", "--class-weight"),
     ("patience", "--patience"),
     ("alpha", "--alpha"),
     ("C", "--C"),
@@ -51,6 +52,7 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("optimizer", "--optimizer"),
     ("schedule", "--schedule"),
     ("seed", "--seed"),
+    ("resume", "--resume"),
     ("split_seed", "--seed"),
     ("standardize", "--no-standardize"),
     ("source", "--dataset"),
@@ -340,6 +342,55 @@ impl<T: CountInt> clap::builder::TypedValueParser for Count<T> {
         // is how `main` finds the FlagValueError again.
         let check = move |s: &str| this.check(&flag, s);
         clap::builder::TypedValueParser::parse_ref(&check, cmd, arg, value)
+    }
+}
+
+/// A clap value parser for a library [`learnable::choice::Choice`] setting (`--model`,
+/// `--optimizer`, ...): its names are the possible values, each with its description in
+/// `--help`, so the command line lists exactly the library's table.
+pub fn choice<T: learnable::choice::Choice + Clone + Send + Sync>()
+-> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        T::ALL
+            .iter()
+            .map(|v| PossibleValue::new(v.name()).help(v.description())),
+    )
+    .try_map(|s| learnable::choice::parse::<T>(&s))
+}
+
+/// A training error as the user should read it: a divergence names the flags to change and
+/// where the last good checkpoint (`ckpt`) is; a resume mismatch names each differing flag.
+pub fn training_error(e: learnable::Error, ckpt: &std::path::Path) -> anyhow::Error {
+    match e {
+        learnable::Error::Diverged { .. } => {
+            let msg = e
+                .to_string()
+                .replace("learning_rate", "--learning-rate")
+                .replace("max_grad_norm", "--max-grad-norm");
+            let note = match learnable::checkpoint::committed_epoch(ckpt) {
+                Some(epoch) => format!(
+                    "the last good checkpoint (after epoch {epoch}) is in {}; continue from it with --resume",
+                    ckpt.display()
+                ),
+                None => "no checkpoint was written (training stopped in its first epoch)".into(),
+            };
+            anyhow::anyhow!("{msg}; {note}")
+        }
+        learnable::Error::ResumeMismatch { dir, differences } => {
+            let diffs: Vec<String> = differences
+                .iter()
+                .map(|(k, a, b)| format!("{}: checkpoint {a}, now {b}", flag_for(k).unwrap_or(k)))
+                .collect();
+            anyhow::anyhow!(
+                "--resume: the checkpoint in {dir} was trained with other arguments ({}); repeat the interrupted run's arguments, or train without --resume",
+                diffs.join("; ")
+            )
+        }
+        learnable::Error::Missing(m) if m.starts_with("no checkpoint to resume from") => {
+            anyhow::anyhow!("--resume: {m}")
+        }
+        e => e.into(),
     }
 }
 

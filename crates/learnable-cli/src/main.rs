@@ -7,6 +7,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 mod cmd;
 mod flags;
 mod prep;
+mod progress;
 
 /// learnable: train, evaluate and inspect machine-learning models.
 #[derive(Parser)]

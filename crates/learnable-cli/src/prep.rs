@@ -157,11 +157,6 @@ impl DataArgs {
             None => ("--val-fraction", self.val_fraction.to_string()),
         }
     }
-
-    /// Whether no validation split was asked for (`--val-size 0` or `--val-fraction 0`).
-    pub fn no_validation(&self) -> bool {
-        self.split_sizes().is_ok_and(|(v, _)| v.is_none())
-    }
 }
 
 /// The note naming the CSV columns guessed categorical (one-hot encoded without

@@ -8,6 +8,7 @@
 //! against finite differences and PyTorch reference values (see `fixtures/reference/`).
 
 pub mod checkpoint;
+pub mod choice;
 pub mod data;
 pub mod error;
 pub mod fit;

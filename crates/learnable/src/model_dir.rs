@@ -80,6 +80,10 @@ pub struct FitRecord {
     /// already maps back to original units, so this is for the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_scaling: Option<TargetScaling>,
+    /// The per-class loss weights the fit used (`class_weight` balanced: computed on the
+    /// training split), in class order; the loss reported for this model uses them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_weight: Option<Vec<f32>>,
 }
 
 /// Mean and std of a regression target's standardisation.
@@ -291,6 +295,7 @@ impl ModelConfigV1 {
                 target_scaling: t
                     .get("target_scaling")
                     .and_then(|s| serde_json::from_value(s.clone()).ok()),
+                class_weight: None,
             },
             metrics,
             weights_sha256: None,

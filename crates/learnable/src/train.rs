@@ -136,6 +136,11 @@ pub struct TrainConfig {
     pub max_grad_norm: Option<f32>,
     /// Label smoothing for cross-entropy, in [0, 1). Default 0.
     pub label_smoothing: f32,
+    /// Per-class weights of the cross-entropy (PyTorch's `CrossEntropyLoss(weight=...)`, one
+    /// per class, finite and >= 0); `None`: every class weighs 1. With weights the batch loss is
+    /// the weighted mean `Σ w[y_i]·l_i / Σ w[y_i]`.
+    #[serde(default)]
+    pub class_weight: Option<Vec<f32>>,
     /// Seed of the shuffling and dropout streams.
     pub seed: u64,
 }
@@ -150,6 +155,7 @@ impl Default for TrainConfig {
             patience: None,
             max_grad_norm: None,
             label_smoothing: 0.0,
+            class_weight: None,
             seed: 0,
         }
     }
@@ -328,6 +334,7 @@ fn batch_loss<'a>(
         Targets::Classes(c) => {
             let opts = CrossEntropyOptions {
                 label_smoothing: cfg.label_smoothing,
+                weight: cfg.class_weight.clone(),
                 ..Default::default()
             };
             let loss = tape.cross_entropy(out, c, &opts)?;

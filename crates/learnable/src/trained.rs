@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::fit::{FitConfig, FitData, ModelKind};
+use crate::fit::{FitConfig, FitData};
 use crate::model_dir::{
     Architecture, FORMAT, FORMAT_VERSION, FitRecord, ModelConfig, ModelDir, TargetScaling,
     sha256_hex,
@@ -34,57 +34,28 @@ pub struct TrainedModel {
 }
 
 impl FitRecord {
-    /// The record of an epoch-loop fit: the settings it used.
-    pub(crate) fn loop_record(config: &FitConfig) -> FitRecord {
-        let mut used = vec![
-            "optimizer",
-            "learning_rate",
-            "weight_decay",
-            "schedule",
-            "epochs",
-            "batch_size",
-            "max_grad_norm",
-            "label_smoothing",
-            "patience",
-        ];
-        if config.optimizer == crate::fit::OptimizerKind::Sgd {
-            used.push("momentum");
-        }
-        if config.schedule == crate::fit::ScheduleKind::Cosine {
-            used.push("warmup_steps");
-        }
-        if config.model != ModelKind::Mlp {
-            used.push("solver");
-        }
-        FitRecord {
-            solver: "gradient descent".into(),
-            settings: pick(config, &used),
-            ..FitRecord::default()
-        }
-    }
-
-    /// The record of a closed-form or L-BFGS fit: only the penalty it used.
-    pub(crate) fn exact_record(config: &FitConfig, solver: String) -> FitRecord {
-        let used: &[&str] = match config.model {
-            ModelKind::Ridge => &["alpha"],
-            ModelKind::Logistic | ModelKind::Softmax => &["C"],
-            _ => &[],
+    /// The record of a fit of `config` on `data` by `solver`: every setting the fit used (the
+    /// fields of [`FitConfig`] not in [`FitConfig::unused_settings`]), without those stored
+    /// elsewhere in config.json (model kind, architecture, seed) and without `solver` for a
+    /// closed-form or L-BFGS fit (`solver` describes it).
+    pub(crate) fn of(config: &FitConfig, data: &FitData, solver: String) -> FitRecord {
+        let unused = config.unused_settings(data);
+        let elsewhere = ["model", "hidden", "activation", "dropout", "seed"];
+        let mut settings = match serde_json::to_value(config) {
+            Ok(serde_json::Value::Object(m)) => m.into_iter().collect(),
+            _ => BTreeMap::new(),
         };
+        settings.retain(|k: &String, _| {
+            !elsewhere.contains(&k.as_str())
+                && !unused.iter().any(|(u, _)| u == k)
+                && (k != "solver" || config.uses_epoch_loop())
+        });
         FitRecord {
             solver,
-            settings: pick(config, used),
+            settings,
             ..FitRecord::default()
         }
     }
-}
-
-/// The named settings of `config`, as JSON values.
-fn pick(config: &FitConfig, names: &[&str]) -> BTreeMap<String, serde_json::Value> {
-    let all = serde_json::to_value(config).unwrap_or_default();
-    names
-        .iter()
-        .filter_map(|n| all.get(*n).map(|v| (n.to_string(), v.clone())))
-        .collect()
 }
 
 impl TrainedModel {
@@ -149,19 +120,19 @@ impl TrainedModel {
         Ok(())
     }
 
-    /// Mean loss (cross-entropy with the fit's label smoothing, or MSE) and accuracy (or R²) of
+    /// Mean loss (cross-entropy with the fit's label smoothing and class weights, or MSE) and accuracy (or R²) of
     /// the model on a split of standardised features.
     pub fn evaluate(&self, split: &Split) -> Result<(f64, f64)> {
         let mut cfg = crate::train::TrainConfig::default();
-        if let Some(ls) = self
-            .config
-            .training
+        let training = &self.config.training;
+        if let Some(ls) = training
             .settings
             .get("label_smoothing")
             .and_then(|v| v.as_f64())
         {
             cfg.label_smoothing = ls as f32;
         }
+        cfg.class_weight = training.class_weight.clone();
         crate::train::evaluate(&self.net, &self.store, split, &cfg)
     }
 

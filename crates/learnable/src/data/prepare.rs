@@ -39,6 +39,20 @@ pub enum Source {
     },
 }
 
+impl Source {
+    /// A short name for paths and titles: the dataset's name, or the CSV file's stem
+    /// (`houses` for `data/houses.csv`).
+    pub fn short_name(&self) -> String {
+        match self {
+            Source::Bundled(n) => n.clone(),
+            Source::Csv { path, .. } => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "data".into()),
+        }
+    }
+}
+
 /// Options of [`prepare`]; stored with a model so evaluation can rebuild the same split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Options {

@@ -33,34 +33,32 @@ pub enum Activation {
     Sigmoid,
 }
 
-impl std::str::FromStr for Activation {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "relu" => Ok(Activation::Relu),
-            "gelu" => Ok(Activation::Gelu),
-            "tanh" => Ok(Activation::Tanh),
-            "sigmoid" => Ok(Activation::Sigmoid),
-            _ => Err(Error::invalid(
-                "activation",
-                s,
-                "relu, gelu, tanh or sigmoid",
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for Activation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = match self {
+impl crate::choice::Choice for Activation {
+    const SETTING: &'static str = "activation";
+    const ALL: &'static [Self] = &[
+        Activation::Relu,
+        Activation::Gelu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+    ];
+    fn name(self) -> &'static str {
+        match self {
             Activation::Relu => "relu",
             Activation::Gelu => "gelu",
             Activation::Tanh => "tanh",
             Activation::Sigmoid => "sigmoid",
-        };
-        f.write_str(s)
+        }
+    }
+    fn description(self) -> &'static str {
+        match self {
+            Activation::Relu => "max(0, x); the fused inference kernel's epilogue",
+            Activation::Gelu => "GELU, exact erf form (PyTorch nn.GELU())",
+            Activation::Tanh => "tanh(x)",
+            Activation::Sigmoid => "1 / (1 + e^-x)",
+        }
     }
 }
+crate::choice_traits!(Activation);
 
 /// Largest parameter count [`MlpConfig::validate`] accepts: 2^31 (8 GiB of f32 weights).
 pub const MAX_PARAMS: usize = 1 << 31;
