@@ -130,6 +130,27 @@ pub enum Error {
 }
 
 impl Error {
+    /// True when the error is the caller's to fix (bad input data, settings, shapes, files or
+    /// a missing model): an HTTP front end answers it with a 4xx status. False for failures
+    /// of the run itself (I/O, divergence, a non-finite value, anything else): a 5xx.
+    pub fn is_caller_error(&self) -> bool {
+        match self {
+            Error::Shape { .. }
+            | Error::InvalidArgument { .. }
+            | Error::ResumeMismatch { .. }
+            | Error::OnlyCheckpoint { .. }
+            | Error::Data(_)
+            | Error::Missing(_)
+            | Error::Format { .. }
+            | Error::Sampling(_)
+            | Error::TooManyCategories { .. } => true,
+            Error::NonFinite { .. }
+            | Error::Diverged { .. }
+            | Error::Io { .. }
+            | Error::Other(_) => false,
+        }
+    }
+
     /// Shorthand for a shape error with shapes formatted as `[a, b]`.
     pub fn shape(op: &'static str, expected: impl Into<String>, got: &[usize]) -> Self {
         Error::Shape {
@@ -197,4 +218,27 @@ impl Error {
 pub fn fmt_shape(shape: &[usize]) -> String {
     let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     format!("[{}]", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::split::random_split;
+
+    #[test]
+    fn user_input_errors_are_the_callers_and_run_failures_are_not() {
+        // A split that leaves no training row is the user's data/settings: a 4xx.
+        let e = random_split(3, 2usize, 1usize, 0).unwrap_err();
+        assert!(matches!(e, Error::Data(_)), "{e:?}");
+        assert!(e.is_caller_error());
+        assert!(Error::invalid("learning_rate", -1.0, "> 0").is_caller_error());
+        let io = Error::io("x", std::io::Error::other("disk"));
+        assert!(!io.is_caller_error());
+        let diverged = Error::Diverged {
+            epoch: 1,
+            step: None,
+            detail: "the loss is NaN".into(),
+        };
+        assert!(!diverged.is_caller_error());
+    }
 }

@@ -11,9 +11,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use learnable::Rng;
 use learnable::data::prepare::Source;
-use learnable::sampling::{Processed, SAMPLE_STREAM, SamplingConfig, temperature_table};
+use learnable::sampling::report::kept_of;
+use learnable::sampling::{
+    Draws, LogitsReport, Processed, SAMPLE_STREAM, SamplingConfig, temperature_table,
+};
 use serde_json::{Value, json};
 
 use crate::flags;
@@ -203,34 +205,14 @@ pub fn run(args: Args) -> Result<()> {
         epsilon: args.epsilon.unwrap_or(defaults.epsilon),
         min_tokens_to_keep: args.min_tokens_to_keep,
     };
-    let chain = config.build()?;
-    let processed = chain.process(&logits, &args.context)?;
-    let counts = args.draw.map(|n| draw_counts(&processed, n, args.seed));
+    let draw = args.draw.map(|n| (n, args.seed));
+    let report = LogitsReport::new(&logits, labels.clone(), &config, &args.context, draw)?;
     let table = temperature_table(&labels, &logits, &args.temperature)?;
 
     if args.json {
-        let mut out = json!({
-            "logits": floats(&logits),
-            "labels": labels,
-            "chain": chain.describe(),
-            "greedy": processed.greedy,
-            "steps": processed.steps.iter().map(|s| json!({
-                "processor": s.label,
-                "scores": floats(&s.scores),
-                "kept": kept_of(&s.scores),
-            })).collect::<Vec<_>>(),
-            "kept": processed.distribution.kept(),
-            "scores": floats(&processed.scores),
-            "probabilities": processed.distribution.probabilities(),
-        });
+        let mut out = report.to_json();
         if let Some(m) = about {
             out["model"] = m.json();
-        }
-        if let (Some(n), Some(c)) = (args.draw, &counts) {
-            out["draws"] = json!(n);
-            out["seed"] = json!(args.seed);
-            out["stream"] = json!(SAMPLE_STREAM);
-            out["counts"] = json!(c);
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -242,7 +224,8 @@ pub fn run(args: Args) -> Result<()> {
     }
     print!("{}", table.render());
     println!();
-    println!("chain: {}", chain.describe());
+    let processed = &report.processed;
+    println!("chain: {}", report.chain);
     println!("  (order: repetition penalty, temperature, top-k, top-p, min-p, typical-p, epsilon;");
     println!("   Hugging Face's order. llama.cpp applies temperature last. See --help.)");
     let v = logits.len();
@@ -256,7 +239,7 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     println!();
-    print_steps(&labels, &processed);
+    print_steps(&labels, processed);
     println!();
     let d = &processed.distribution;
     if processed.greedy {
@@ -284,7 +267,8 @@ pub fn run(args: Args) -> Result<()> {
         ]);
     }
     print_aligned(&rows);
-    if let (Some(n), Some(c)) = (args.draw, &counts) {
+    if let Some(Draws { n, counts: c, .. }) = &report.draws {
+        let n = *n;
         println!();
         println!(
             "{n} draws, seed {} (stream \"{SAMPLE_STREAM}\"):",
@@ -329,19 +313,7 @@ fn print_table_only(
 ) -> Result<()> {
     let table = temperature_table(labels, logits, &args.temperature)?;
     if args.json {
-        let rows: Vec<Value> = table
-            .rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "index": r.index,
-                    "label": r.label,
-                    "logit": float(r.logit),
-                    "probabilities": r.probabilities,
-                })
-            })
-            .collect();
-        let mut out = json!({ "temperatures": table.temperatures, "rows": rows });
+        let mut out = table.to_json();
         if let Some(m) = about {
             out["model"] = m.json();
         }
@@ -495,40 +467,6 @@ fn labels_for(labels: &[String], n: usize) -> Result<Vec<String>> {
         bail!("--labels has {} entries but --values has {n}", labels.len());
     }
     Ok(labels.to_vec())
-}
-
-/// Counts of `n` draws from the processed distribution (greedy: all on the argmax).
-fn draw_counts(p: &Processed, n: u64, seed: u64) -> Vec<u64> {
-    let d = &p.distribution;
-    if p.greedy {
-        let mut c = vec![0; d.vocab()];
-        c[d.argmax()] = n;
-        return c;
-    }
-    d.sample_counts(n, &mut Rng::new(seed, SAMPLE_STREAM))
-}
-
-fn kept_of(scores: &[f32]) -> Vec<usize> {
-    (0..scores.len())
-        .filter(|&i| scores[i] != f32::NEG_INFINITY)
-        .collect()
-}
-
-/// An f32 as JSON: its shortest round-trip decimal (4.2, not 4.199999809265137); non-finite
-/// values (removed tokens, -inf) become null.
-fn float(x: f32) -> Value {
-    if !x.is_finite() {
-        return Value::Null;
-    }
-    x.to_string()
-        .parse::<f64>()
-        .ok()
-        .and_then(serde_json::Number::from_f64)
-        .map_or(Value::Null, Value::Number)
-}
-
-fn floats(xs: &[f32]) -> Vec<Value> {
-    xs.iter().map(|&x| float(x)).collect()
 }
 
 fn fmt_score(x: f32) -> String {

@@ -250,7 +250,7 @@ fn owned(names: &[&str]) -> Vec<String> {
 
 fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| {
-        Error::Other(format!(
+        Error::Missing(format!(
             "cannot read bundled dataset file {}: {e}; set LEARNABLE_DATA to the data/ folder of \
              the learnable repository",
             path.display()

@@ -90,7 +90,7 @@ fn read_maybe_gz(path: &Path) -> Result<(PathBuf, Vec<u8>)> {
         Ok((gz, bytes))
     } else {
         let bytes = std::fs::read(path).map_err(|e| {
-            Error::Other(format!(
+            Error::Missing(format!(
                 "cannot read MNIST file {} (or {}): {e}; set LEARNABLE_DATA to the data/ folder of \
                  the learnable repository",
                 gz.display(),

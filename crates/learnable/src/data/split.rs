@@ -279,7 +279,7 @@ pub fn random_split(
     let (k_val, k_test) = (val.rows_of(n_rows), test.rows_of(n_rows));
     if k_val + k_test >= n_rows {
         let rows = if n_rows == 1 { "row is" } else { "rows are" };
-        return Err(Error::Other(format!(
+        return Err(Error::Data(format!(
             "{n_rows} {rows} too few for {} and {}: {k_val} validation and {k_test} test rows \
              would leave no training row; lower the {} or set them to 0",
             describe("validation", val),
@@ -441,7 +441,7 @@ pub fn stratified_split(
     for c in 0..counts.len() {
         let (n_c, k_val, k_test) = (counts[c], k_vals[c], k_tests[c]);
         if n_c > 0 && k_val + k_test >= n_c {
-            return Err(Error::Other(format!(
+            return Err(Error::Data(format!(
                 "class '{}' has {n_c} row{}: too few for a stratified split with {} and {} (it \
                  needs at least {} rows: {k_val} validation, {k_test} test and 1 training); add \
                  rows of this class, lower the {} or set them to 0",

@@ -315,51 +315,48 @@ fn fit_gd(
         Some(o) => o,
         None => &mut silent,
     };
-    let state = match checkpoint_dir {
-        Some(dir) => {
-            let mut ck = Checkpointer::new(
-                dir.clone(),
-                config.resume_settings(&data.source, &data.options),
-            );
-            let restored = if resume {
-                Some(ck.resume(&mut store, opt.as_mut())?)
-            } else {
-                crate::checkpoint::recover(&dir)?;
-                if dir.exists() {
-                    std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                }
-                None
-            };
-            let mut both = Both(&mut ck, user);
-            train::fit(
-                &net,
-                &mut store,
-                opt.as_mut(),
-                train_split,
-                val_split,
-                &cfg,
-                restored,
-                &mut both,
-            )?
+    if resume && checkpoint_dir.is_none() {
+        return Err(Error::invalid(
+            "resume",
+            true,
+            "only with a checkpoint directory to resume from",
+        ));
+    }
+    let mut checkpointer = None;
+    let mut restored = None;
+    if let Some(dir) = checkpoint_dir {
+        let mut ck = Checkpointer::new(
+            dir.clone(),
+            config.resume_settings(&data.source, &data.options),
+        );
+        if resume {
+            restored = Some(ck.resume(&mut store, opt.as_mut())?);
+        } else {
+            crate::checkpoint::recover(&dir)?;
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
         }
-        None if resume => {
-            return Err(Error::invalid(
-                "resume",
-                true,
-                "only with a checkpoint directory to resume from",
-            ));
+        checkpointer = Some(ck);
+    }
+    let mut both;
+    let watcher: &mut dyn Observer = match checkpointer.as_mut() {
+        Some(ck) => {
+            both = Both(ck, user);
+            &mut both
         }
-        None => train::fit(
-            &net,
-            &mut store,
-            opt.as_mut(),
-            train_split,
-            val_split,
-            &cfg,
-            None,
-            user,
-        )?,
+        None => user,
     };
+    let state = train::fit(
+        &net,
+        &mut store,
+        opt.as_mut(),
+        train_split,
+        val_split,
+        &cfg,
+        restored,
+        watcher,
+    )?;
     if let Some((mean, std)) = scaling {
         let specs = net.config.layer_specs();
         let (w_name, b_name, _) = specs

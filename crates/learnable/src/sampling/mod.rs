@@ -38,6 +38,7 @@ pub mod chain;
 pub mod distribution;
 pub mod error;
 pub mod processors;
+pub mod report;
 pub mod rows;
 pub mod sampler;
 pub mod table;
@@ -46,6 +47,7 @@ pub use chain::{Processed, SamplingChain, SamplingConfig, Step, argmax};
 pub use distribution::Distribution;
 pub use error::{SamplingError, validate_logits};
 pub use processors::LogitsProcessor;
+pub use report::{Draws, LogitsReport};
 pub use rows::{
     argmax_rows, log_softmax_rows, logsumexp_rows, softmax_rows, softmax_rows_at_temperature,
 };
