@@ -10,7 +10,7 @@ mod hostile;
 use hostile::{Lab, Outcome, listing, report};
 
 /// Cases of the bounded form (a stratified subset of the core list).
-const BOUNDED: usize = 200;
+const BOUNDED: usize = 400;
 /// Seed of the bounded form.
 const SEED: u64 = 20_250_101;
 
@@ -65,4 +65,40 @@ fn hostile_inputs_full() {
         std::fs::write(path, &text).unwrap();
     }
     assert_no_failures(&counts, &text);
+}
+
+/// The classifier itself: a panic, an abort, a hang, a silent failure, a NaN success and a clean
+/// error (played by /bin/sh) are each recognised, so that zero counts above mean something.
+#[test]
+fn the_runner_recognises_each_outcome() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (script, want) in [
+        (
+            "echo 'error: no such file' >&2; exit 1",
+            Outcome::CleanError,
+        ),
+        ("exit 3", Outcome::SilentError),
+        (
+            "echo \"thread 'main' panicked at src/x.rs:1:1\" >&2; exit 101",
+            Outcome::Panic,
+        ),
+        ("kill -ABRT $$", Outcome::Abort),
+        ("sleep 5", Outcome::Hang),
+        ("echo 'test accuracy: NaN'", Outcome::Suspicious),
+        ("echo 'class 1 -inf 0.000'", Outcome::Accepted),
+    ] {
+        let case = hostile::Case {
+            category: "self-test",
+            name: script.to_string(),
+            args: vec!["-c".to_string(), script.to_string()],
+            may_run_long: false,
+        };
+        let run = hostile::run_case(
+            std::path::Path::new("/bin/sh"),
+            &tmp.path().join("log"),
+            std::time::Duration::from_millis(500),
+            &case,
+        );
+        assert_eq!(run.outcome, want, "{script}: {run:?}");
+    }
 }

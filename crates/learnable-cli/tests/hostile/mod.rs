@@ -1415,79 +1415,7 @@ impl Lab {
     /// Runs one case: stdout and stderr into files, stdin closed, [`TIMEOUT`] and
     /// [`MEMORY_LIMIT`].
     pub fn run(&self, case: &Case) -> Run {
-        use std::os::unix::process::{CommandExt, ExitStatusExt};
-        let base = self.fresh("out", ".log");
-        let out_path = base.with_extension("stdout");
-        let err_path = base.with_extension("stderr");
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(&case.args)
-            .current_dir(&self.root)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out_path).unwrap())
-            .stderr(std::fs::File::create(&err_path).unwrap())
-            .env_remove("RUST_BACKTRACE")
-            .env("RAYON_NUM_THREADS", "1");
-        unsafe {
-            cmd.pre_exec(|| {
-                let lim = libc::rlimit {
-                    rlim_cur: MEMORY_LIMIT,
-                    rlim_max: MEMORY_LIMIT,
-                };
-                libc::setrlimit(libc::RLIMIT_AS, &lim);
-                Ok(())
-            });
-        }
-        let start = Instant::now();
-        let mut child = cmd.spawn().unwrap();
-        let (status, timed_out) = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break (Some(st), false);
-            }
-            if start.elapsed() > TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                break (None, true);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let seconds = start.elapsed().as_secs_f64();
-        let stdout = head(&out_path, 1 << 20);
-        let stderr = head(&err_path, 1 << 16);
-        let _ = std::fs::remove_file(&out_path);
-        let _ = std::fs::remove_file(&err_path);
-        let all = format!("{stdout}{stderr}");
-        let code = status.and_then(|s| s.code());
-        let signal = status.and_then(|s| s.signal());
-        let outcome = if timed_out {
-            if case.may_run_long {
-                Outcome::LongRun
-            } else {
-                Outcome::Hang
-            }
-        } else if code == Some(101) || all.contains("panicked") || all.contains("RUST_BACKTRACE") {
-            Outcome::Panic
-        } else if signal.is_some() {
-            Outcome::Abort
-        } else if code == Some(0) {
-            if shows_non_finite(&all) {
-                Outcome::Suspicious
-            } else {
-                Outcome::Accepted
-            }
-        } else if stderr.trim().is_empty() {
-            Outcome::SilentError
-        } else {
-            Outcome::CleanError
-        };
-        let excerpt: String = stderr.trim().chars().take(300).collect();
-        Run {
-            case: case.clone(),
-            outcome,
-            code,
-            signal,
-            seconds,
-            excerpt,
-        }
+        run_case(&self.bin, &self.fresh("out", ".log"), TIMEOUT, case)
     }
 
     /// Runs the cases on `threads` threads, in order of the list in the result.
@@ -1514,6 +1442,84 @@ impl Lab {
             .into_iter()
             .map(Option::unwrap)
             .collect()
+    }
+}
+
+/// Runs `bin` with `case.args` in the folder of `log` (stdout and stderr into `log`'s
+/// `.stdout`/`.stderr` siblings, stdin closed, [`MEMORY_LIMIT`]) and classifies the result; a
+/// run longer than `timeout` is killed.
+pub fn run_case(bin: &Path, log: &Path, timeout: Duration, case: &Case) -> Run {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let out_path = log.with_extension("stdout");
+    let err_path = log.with_extension("stderr");
+    let mut cmd = Command::new(bin);
+    cmd.args(&case.args)
+        .current_dir(log.parent().unwrap())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .env_remove("RUST_BACKTRACE")
+        .env("RAYON_NUM_THREADS", "1");
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: MEMORY_LIMIT,
+                rlim_max: MEMORY_LIMIT,
+            };
+            libc::setrlimit(libc::RLIMIT_AS, &lim);
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let (status, timed_out) = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break (Some(st), false);
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break (None, true);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let stdout = head(&out_path, 1 << 20);
+    let stderr = head(&err_path, 1 << 16);
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    let all = format!("{stdout}{stderr}");
+    let code = status.and_then(|s| s.code());
+    let signal = status.and_then(|s| s.signal());
+    let outcome = if timed_out {
+        if case.may_run_long {
+            Outcome::LongRun
+        } else {
+            Outcome::Hang
+        }
+    } else if code == Some(101) || all.contains("panicked") || all.contains("RUST_BACKTRACE") {
+        Outcome::Panic
+    } else if signal.is_some() {
+        Outcome::Abort
+    } else if code == Some(0) {
+        if shows_non_finite(&all) {
+            Outcome::Suspicious
+        } else {
+            Outcome::Accepted
+        }
+    } else if stderr.trim().is_empty() {
+        Outcome::SilentError
+    } else {
+        Outcome::CleanError
+    };
+    let excerpt: String = stderr.trim().chars().take(300).collect();
+    Run {
+        case: case.clone(),
+        outcome,
+        code,
+        signal,
+        seconds,
+        excerpt,
     }
 }
 
