@@ -40,6 +40,12 @@ impl Predictor {
         Ok(Predictor::new(TrainedModel::load(dir)?))
     }
 
+    /// The raw input columns the model's CSV rows must have, in the stored order
+    /// ([`crate::model_dir::ModelConfig::input_columns`]).
+    pub fn input_columns(&self) -> Vec<crate::data::encode::InputColumn> {
+        self.model.config.input_columns()
+    }
+
     /// The model.
     pub fn model(&self) -> &TrainedModel {
         &self.model

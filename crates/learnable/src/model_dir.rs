@@ -136,6 +136,13 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// The raw input columns a CSV given to `predict` must contain (header names before one-hot
+    /// encoding and scaling, the target excluded), in the stored order, with the known
+    /// categories of each categorical column.
+    pub fn input_columns(&self) -> Vec<crate::data::encode::InputColumn> {
+        self.preprocessing.input_columns()
+    }
+
     /// True for classifiers.
     pub fn is_classifier(&self) -> bool {
         self.task == Task::Classification

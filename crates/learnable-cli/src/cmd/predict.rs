@@ -61,6 +61,10 @@ pub struct Args {
     /// columns the model does not use are ignored, with a note on stderr).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
+    /// Print the CSV header the model's --data file needs (its input columns, in the stored
+    /// order) and nothing else; stderr names the categorical columns and their known values.
+    #[arg(long, conflicts_with_all = ["data", "dataset"])]
+    pub template: bool,
     /// A bundled dataset instead of a file (its test split for the model's own dataset).
     #[arg(long)]
     pub dataset: Option<String>,
@@ -111,6 +115,9 @@ impl Args {
 /// Runs `learnable predict`; `given` names the flags typed on the command line (a warning is
 /// printed for each that does not apply to the model).
 pub fn run(args: Args, given: &Given) -> Result<()> {
+    if args.template {
+        return template(&args);
+    }
     // Validate the flags before loading anything, so a typo costs no time.
     let chain = args.chain()?;
     let predictor = Predictor::load(&args.model)?;
@@ -198,6 +205,60 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
             use std::io::Write;
             std::io::stdout().write_all(&bytes)?;
         }
+    }
+    Ok(())
+}
+
+/// `--template`: the header line of the model's input columns on stdout (or in --out), and a
+/// note on stderr naming the categorical columns with their known categories. Reads only
+/// config.json.
+fn template(args: &Args) -> Result<()> {
+    let config = learnable::model_dir::ModelDir::new(&args.model).read_config()?;
+    let columns = config.input_columns();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns.iter().map(|c| c.name.as_str()))?;
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?;
+    match &args.out {
+        Some(path) => {
+            learnable::io::write_atomic(path, &bytes)?;
+            eprintln!(
+                "wrote the header of {} to {}",
+                args.model.display(),
+                path.display()
+            );
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    let categorical: Vec<String> = columns
+        .iter()
+        .filter_map(|c| {
+            let cats = c.categories.as_ref()?;
+            let shown: Vec<&str> = cats.iter().take(20).map(String::as_str).collect();
+            let more = if cats.len() > 20 {
+                format!(", and {} more", cats.len() - 20)
+            } else {
+                String::new()
+            };
+            Some(format!("{} ({}{more})", c.name, shown.join(", ")))
+        })
+        .collect();
+    let numeric = columns.len() - categorical.len();
+    if categorical.is_empty() {
+        eprintln!(
+            "note: {} input column{}, all numbers; add one row per input (columns in any order)",
+            columns.len(),
+            if columns.len() == 1 { "" } else { "s" }
+        );
+    } else {
+        eprintln!(
+            "note: {} input columns: {numeric} numeric, categorical: {}; add one row per input \
+             (columns in any order)",
+            columns.len(),
+            categorical.join("; ")
+        );
     }
     Ok(())
 }

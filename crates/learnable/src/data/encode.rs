@@ -252,6 +252,16 @@ pub struct ColumnSpec {
     pub encoding: ColumnEncoding,
 }
 
+/// One raw input column of a model: its header name and, for a categorical (one-hot) column,
+/// the categories seen in training, sorted (None for a numeric column).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputColumn {
+    /// Header name the CSV must have.
+    pub name: String,
+    /// Known categories of a categorical column; None for a numeric one.
+    pub categories: Option<Vec<String>>,
+}
+
 /// The target column: its name, the task and (for classification) the class names in label
 /// order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -680,6 +690,22 @@ impl Encoder {
             },
             impute: None,
         }
+    }
+
+    /// The raw input columns a CSV must contain for this encoder (the target excluded), in the
+    /// stored order, each with its categories when it is one-hot encoded: what a user's file
+    /// needs, before one-hot encoding and scaling (see [`InputColumn`]).
+    pub fn input_columns(&self) -> Vec<InputColumn> {
+        self.columns
+            .iter()
+            .map(|c| InputColumn {
+                name: c.name.clone(),
+                categories: match &c.encoding {
+                    ColumnEncoding::Numeric { .. } => None,
+                    ColumnEncoding::OneHot { categories, .. } => Some(categories.clone()),
+                },
+            })
+            .collect()
     }
 
     /// Output feature names: the column name for a numeric column, `NAME_CATEGORY` for each

@@ -147,6 +147,11 @@ impl Preprocessing {
         self.encoder.feature_names()
     }
 
+    /// The raw input columns a CSV must contain, in the stored order ([`Encoder::input_columns`]).
+    pub fn input_columns(&self) -> Vec<crate::data::encode::InputColumn> {
+        self.encoder.input_columns()
+    }
+
     /// Number of model input features.
     pub fn n_features(&self) -> usize {
         self.encoder.n_features()
