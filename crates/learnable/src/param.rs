@@ -27,6 +27,10 @@ pub struct Parameter {
     pub grad: Tensor,
     /// Whether optimizers update it.
     pub trainable: bool,
+    /// Whether the optimizer's weight decay applies to it (default true). GPT-2 recipes
+    /// (nanoGPT's `configure_optimizers`) decay only matrices (weights of linear layers and
+    /// embeddings), not biases or LayerNorm gains: see [`ParamStore::decay_matrices_only`].
+    pub weight_decay: bool,
 }
 
 /// Gradients of one backward pass, one entry per parameter that the loss depends on.
@@ -79,9 +83,20 @@ impl ParamStore {
             value,
             grad,
             trainable: true,
+            weight_decay: true,
         });
         self.grad_zero.push(true);
         Ok(ParamId(self.params.len() - 1))
+    }
+
+    /// Applies the optimizer's weight decay only to parameters of two or more dimensions
+    /// (matrices: linear weights, embeddings) and not to biases or LayerNorm parameters, as
+    /// nanoGPT's `configure_optimizers` builds its two AdamW parameter groups (PyTorch: one
+    /// group with `weight_decay`, one with 0).
+    pub fn decay_matrices_only(&mut self) {
+        for p in &mut self.params {
+            p.weight_decay = p.value.shape().len() >= 2;
+        }
     }
 
     /// The parameter with id `id`.

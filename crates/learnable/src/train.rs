@@ -141,6 +141,17 @@ pub struct TrainConfig {
     /// the weighted mean `Σ w[y_i]·l_i / Σ w[y_i]`.
     #[serde(default)]
     pub class_weight: Option<Vec<f32>>,
+    /// Steps per epoch when an epoch is a fixed number of steps rather than one pass over the
+    /// examples: each step then draws `batch_size` examples uniformly at random, with
+    /// replacement, from the seeded stream `sample-epoch-{epoch}` (nanoGPT's `get_batch`: random
+    /// windows of a token stream). Validation, history, checkpoints and early stopping run after
+    /// each such epoch (nanoGPT's `eval_interval`). `None` (default): one shuffled pass.
+    #[serde(default)]
+    pub steps_per_epoch: Option<usize>,
+    /// Stop after the first epoch that ends past this many seconds of training in this call
+    /// (a wall-clock budget, as `--max-time`); `None` (default): no budget.
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
     /// Seed of the shuffling and dropout streams.
     pub seed: u64,
 }
@@ -156,6 +167,8 @@ impl Default for TrainConfig {
             max_grad_norm: None,
             label_smoothing: 0.0,
             class_weight: None,
+            steps_per_epoch: None,
+            max_seconds: None,
             seed: 0,
         }
     }
@@ -178,6 +191,14 @@ impl TrainConfig {
             ));
         }
         self.schedule.validate()?;
+        if self.steps_per_epoch == Some(0) {
+            return Err(Error::invalid("steps_per_epoch", 0, ">= 1"));
+        }
+        if let Some(s) = self.max_seconds {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(Error::invalid("max_seconds", s, "> 0 and finite"));
+            }
+        }
         if let Some(m) = self.max_grad_norm {
             if !(m.is_finite() && m > 0.0) {
                 return Err(Error::invalid("max_grad_norm", m, "> 0 and finite"));
@@ -382,6 +403,7 @@ where
     }
     let mut loss_sum = 0.0;
     let mut correct = 0.0;
+    let mut n_targets = 0usize;
     let (mut preds, mut targets) = (Vec::new(), Vec::new());
     let mut rng = Rng::new(cfg.seed, "eval-unused");
     let bs = cfg.batch_size.max(256);
@@ -394,6 +416,7 @@ where
         let (loss, c) = batch_loss(&mut tape, out, &yb, cfg)?;
         loss_sum += tape.value(loss).item()? as f64 * chunk.len() as f64;
         correct += c;
+        n_targets += yb.len();
         if let Targets::Values(v) = &yb {
             value_shape = Some(v.last_dim());
             preds.extend_from_slice(tape.value(out).data());
@@ -401,7 +424,7 @@ where
         }
     }
     let metric = match value_shape {
-        None => correct / n as f64,
+        None => correct / n_targets.max(1) as f64,
         Some(_) => {
             let p: Vec<f64> = preds.iter().map(|&v| v as f64).collect();
             let t: Vec<f64> = targets.iter().map(|&v| v as f64).collect();
@@ -454,11 +477,27 @@ where
         ));
     }
     observer.on_start(&state);
-    let steps_per_epoch = n.div_ceil(cfg.batch_size);
+    let started = Instant::now();
+    let steps_per_epoch = cfg
+        .steps_per_epoch
+        .unwrap_or_else(|| n.div_ceil(cfg.batch_size));
     for epoch in state.epochs_done + 1..=cfg.epochs {
         let start = Instant::now();
-        let mut order: Vec<usize> = (0..n).collect();
-        Rng::new(cfg.seed, &format!("shuffle-epoch-{epoch}")).shuffle(&mut order);
+        let order: Vec<usize> = match cfg.steps_per_epoch {
+            None => {
+                let mut order: Vec<usize> = (0..n).collect();
+                Rng::new(cfg.seed, &format!("shuffle-epoch-{epoch}")).shuffle(&mut order);
+                order
+            }
+            Some(steps) => {
+                let mut rng = Rng::new(cfg.seed, &format!("sample-epoch-{epoch}"));
+                (0..steps * cfg.batch_size)
+                    .map(|_| rng.below(n as u64) as usize)
+                    .collect()
+            }
+        };
+        let examples = order.len();
+        let mut n_targets = 0usize;
         let mut dropout_rng = Rng::new(cfg.seed, &format!("dropout-epoch-{epoch}"));
         let (mut loss_sum, mut metric_sum) = (0.0f64, 0.0f64);
         let mut preds: Vec<f32> = Vec::new();
@@ -486,6 +525,7 @@ where
                     )));
                 }
                 metric_sum += c;
+                n_targets += yb.len();
                 if let Targets::Values(v) = &yb {
                     value_width = Some(v.last_dim());
                     preds.extend_from_slice(tape.value(out).data());
@@ -518,7 +558,7 @@ where
             observer.on_step(epoch, step_in_epoch + 1, steps_per_epoch, loss_value);
         }
         let train_metric = match value_width {
-            None => metric_sum / n as f64,
+            None => metric_sum / n_targets.max(1) as f64,
             Some(w) => {
                 let shape = [targets.len() / w.max(1), w];
                 r2_tensor(&Tensor::new(preds, &shape)?, &Tensor::new(targets, &shape)?)
@@ -543,7 +583,7 @@ where
         }
         state.history.push(EpochRecord {
             epoch,
-            train_loss: loss_sum / n as f64,
+            train_loss: loss_sum / examples as f64,
             train_metric,
             val_loss,
             val_metric,
@@ -563,13 +603,23 @@ where
                 state.epochs_without_improvement += 1;
             }
         }
-        let stop = cfg
+        let patience_out = cfg
             .patience
             .is_some_and(|p| state.epochs_without_improvement >= p);
-        if stop {
+        let time_out = epoch < cfg.epochs
+            && cfg
+                .max_seconds
+                .is_some_and(|s| started.elapsed().as_secs_f64() >= s);
+        let stop = patience_out || time_out;
+        if patience_out {
             state.stop_reason = Some(format!(
                 "early stopping after epoch {epoch}: no better validation loss for {} epochs",
                 state.epochs_without_improvement
+            ));
+        } else if time_out {
+            state.stop_reason = Some(format!(
+                "stopped after epoch {epoch}: the time budget of {}s is spent",
+                cfg.max_seconds.unwrap_or_default()
             ));
         } else if epoch == cfg.epochs {
             state.stop_reason = Some(format!("completed {epoch} epochs"));

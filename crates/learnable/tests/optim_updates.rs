@@ -570,3 +570,42 @@ fn clipping_a_non_finite_gradient_reports_it_and_changes_nothing() {
         "max_norm"
     );
 }
+
+/// nanoGPT's two AdamW groups: with `decay_matrices_only`, a matrix decays by `1 − lr·λ` and a
+/// bias (1-D) does not. With a zero gradient Adam's own step is 0 (m = v = 0), so the only
+/// change is the decay: by hand, 2.0·(1 − 0.1·0.5) = 1.9; SGD's L2 term likewise skips the bias.
+#[test]
+fn decay_matrices_only_decays_weights_but_not_biases() {
+    let mut store = ParamStore::new();
+    let w = store
+        .add("fc.weight", Tensor::new(vec![2.0; 4], &[2, 2]).unwrap())
+        .unwrap();
+    let b = store
+        .add("fc.bias", Tensor::new(vec![2.0; 2], &[2]).unwrap())
+        .unwrap();
+    store.decay_matrices_only();
+    let mut opt = AdamW::new(AdamWConfig {
+        learning_rate: 0.1,
+        weight_decay: 0.5,
+        ..AdamWConfig::default()
+    })
+    .unwrap();
+    opt.step(&mut store).unwrap();
+    assert_close(store.get(w).value.data(), &[1.9; 4], 1e-7);
+    assert_close(store.get(b).value.data(), &[2.0; 2], 0.0);
+
+    // SGD: θ ← θ − lr·(g + λθ) = 2 − 0.1·(0 + 0.5·2) = 1.9 for the weight; the bias keeps 2.
+    let mut sgd = Sgd::new(SgdConfig {
+        learning_rate: 0.1,
+        weight_decay: 0.5,
+        ..SgdConfig::default()
+    })
+    .unwrap();
+    let mut store2 = store.clone();
+    for id in [w, b] {
+        store2.get_mut(id).value.data_mut().fill(2.0);
+    }
+    sgd.step(&mut store2).unwrap();
+    assert_close(store2.get(w).value.data(), &[1.9; 4], 1e-7);
+    assert_close(store2.get(b).value.data(), &[2.0; 2], 0.0);
+}

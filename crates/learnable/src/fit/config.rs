@@ -541,6 +541,8 @@ impl FitConfig {
             max_grad_norm: self.max_grad_norm,
             label_smoothing: self.label_smoothing,
             class_weight: None,
+            steps_per_epoch: None,
+            max_seconds: None,
             seed: self.seed,
         }
     }

@@ -230,12 +230,22 @@ impl AdamCore {
         store.check_grads_finite(t)?;
         self.state.check_store(store)?;
         let s = self.scalars(t);
+        let no_decay = Scalars {
+            l2: 0.0,
+            decay: 1.0,
+            ..s
+        };
         for i in 0..store.len() {
             let id = ParamId(i);
             if !store.get(id).trainable {
                 continue;
             }
             self.state.ensure(id, store.get(id));
+            let s = if store.get(id).weight_decay {
+                s
+            } else {
+                no_decay
+            };
             let Parameter { value, grad, .. } = store.get_mut(id);
             let (p, g) = (value.data_mut(), grad.data());
             let [m, v] = self.state.bufs_mut(id) else {

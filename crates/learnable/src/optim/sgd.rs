@@ -179,6 +179,14 @@ impl Optimizer for Sgd {
                 continue;
             }
             let first = self.state.ensure(id, store.get(id));
+            let s = Scalars {
+                weight_decay: if store.get(id).weight_decay {
+                    s.weight_decay
+                } else {
+                    0.0
+                },
+                ..s
+            };
             let Parameter { value, grad, .. } = store.get_mut(id);
             let (p, g) = (value.data_mut(), grad.data());
             let buf: &mut [f32] = match self.state.bufs_mut(id) {
