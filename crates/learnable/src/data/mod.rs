@@ -19,6 +19,7 @@ pub mod mnist;
 pub mod prepare;
 pub mod scaler;
 pub mod split;
+pub mod text;
 
 pub use dataset::{Dataset, Target, Task};
 pub use encode::{Encoder, Impute};
