@@ -37,34 +37,35 @@ pub struct Args {
     /// Activation of the MLP's hidden layers.
     #[arg(long, default_value = "relu", value_parser = flags::choice::<Activation>())]
     pub activation: Activation,
-    /// Dropout probability after each hidden layer, in [0, 1).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub dropout: f32,
-    /// Passes over the training split.
-    #[arg(long, default_value_t = 40, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
-    pub epochs: usize,
-    /// Rows per mini-batch.
-    #[arg(long, default_value_t = 32, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
-    pub batch_size: usize,
-    /// Base learning rate.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
-    pub learning_rate: f64,
+    /// Dropout probability after each hidden layer (gpt: in each block), in [0, 1) (default 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub dropout: Option<f32>,
+    /// Passes over the training split (default 40).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub epochs: Option<usize>,
+    /// Rows per mini-batch (default 32; gpt: 12 windows).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub batch_size: Option<usize>,
+    /// Base learning rate (default 1e-3).
+    #[arg(long, allow_negative_numbers = true)]
+    pub learning_rate: Option<f64>,
     /// Optimizer.
     #[arg(long, default_value = "adamw", value_parser = flags::choice::<fit::OptimizerKind>())]
     pub optimizer: fit::OptimizerKind,
-    /// Weight decay (AdamW: decoupled; SGD/Adam: L2 added to the gradient).
-    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
-    pub weight_decay: f64,
+    /// Weight decay, AdamW: decoupled; SGD/Adam: L2 added to the gradient (default 0.01; gpt:
+    /// 0.1, on weight matrices only).
+    #[arg(long, allow_negative_numbers = true)]
+    pub weight_decay: Option<f64>,
     /// Momentum for SGD.
     #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
     pub momentum: f64,
-    /// Learning-rate schedule.
-    #[arg(long, default_value = "constant", value_parser = flags::choice::<fit::ScheduleKind>())]
-    pub schedule: fit::ScheduleKind,
-    /// Warmup steps of the cosine schedule.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = flags::count::<u64>(0))]
-    pub warmup_steps: u64,
-    /// Clip the global gradient norm to this value.
+    /// Learning-rate schedule (default constant; gpt: cosine).
+    #[arg(long, value_parser = flags::choice::<fit::ScheduleKind>())]
+    pub schedule: Option<fit::ScheduleKind>,
+    /// Warmup steps of the cosine schedule (default 0; gpt: 100).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<u64>(0))]
+    pub warmup_steps: Option<u64>,
+    /// Clip the global gradient norm to this value (default: no clipping; gpt: 1.0).
     #[arg(long, allow_negative_numbers = true)]
     pub max_grad_norm: Option<f32>,
     /// Label smoothing of the cross-entropy loss, in [0, 1).
@@ -74,7 +75,8 @@ pub struct Args {
     /// class c by n_samples / (n_classes * count[c]) in the training split, as scikit-learn.
     #[arg(long, default_value = "none", value_parser = flags::choice::<fit::ClassWeight>())]
     pub class_weight: fit::ClassWeight,
-    /// Stop after this many epochs without a better validation loss (best weights are kept).
+    /// Stop after this many epochs (gpt: evaluations) without a better validation loss (best
+    /// weights are kept).
     #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
     pub patience: Option<usize>,
     /// Ridge penalty alpha (>= 0).
@@ -89,6 +91,30 @@ pub struct Args {
         allow_negative_numbers = true
     )]
     pub c: f64,
+    /// gpt: transformer blocks (default 4).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub n_layer: Option<usize>,
+    /// gpt: attention heads per block, dividing --n-embd (default 4).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub n_head: Option<usize>,
+    /// gpt: embedding width (default 128).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub n_embd: Option<usize>,
+    /// gpt: context length in tokens (default 64).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub block_size: Option<usize>,
+    /// gpt: optimizer steps in all (default 2000).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub max_steps: Option<usize>,
+    /// gpt: steps between validation-loss evaluations and checkpoints (default 250).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub eval_interval: Option<usize>,
+    /// gpt: validation batches per evaluation (default 20).
+    #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub eval_iters: Option<usize>,
+    /// Stop after the first epoch (gpt: evaluation) past this many seconds of training.
+    #[arg(long, allow_negative_numbers = true)]
+    pub max_time: Option<f64>,
     /// Output directory of the model (default: runs/<data>-<model>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -106,26 +132,35 @@ pub struct Args {
 impl Args {
     /// The library's fit configuration of these flags (validated by `fit`).
     pub fn fit_config(&self) -> FitConfig {
+        let d = FitConfig::defaults(self.model);
         FitConfig {
             model: self.model,
             solver: self.solver,
             hidden: self.hidden.clone(),
             activation: self.activation,
-            dropout: self.dropout,
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
+            dropout: self.dropout.unwrap_or(d.dropout),
+            epochs: self.epochs.unwrap_or(d.epochs),
+            batch_size: self.batch_size.unwrap_or(d.batch_size),
+            learning_rate: self.learning_rate.unwrap_or(d.learning_rate),
             optimizer: self.optimizer,
-            weight_decay: self.weight_decay,
+            weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
             momentum: self.momentum,
-            schedule: self.schedule,
-            warmup_steps: self.warmup_steps,
-            max_grad_norm: self.max_grad_norm,
+            schedule: self.schedule.unwrap_or(d.schedule),
+            warmup_steps: self.warmup_steps.unwrap_or(d.warmup_steps),
+            max_grad_norm: self.max_grad_norm.or(d.max_grad_norm),
             label_smoothing: self.label_smoothing,
             class_weight: self.class_weight,
             patience: self.patience,
             alpha: self.alpha,
             c: self.c,
+            n_layer: self.n_layer.unwrap_or(d.n_layer),
+            n_head: self.n_head.unwrap_or(d.n_head),
+            n_embd: self.n_embd.unwrap_or(d.n_embd),
+            block_size: self.block_size.unwrap_or(d.block_size),
+            max_steps: self.max_steps.unwrap_or(d.max_steps),
+            eval_interval: self.eval_interval.unwrap_or(d.eval_interval),
+            eval_iters: self.eval_iters.unwrap_or(d.eval_iters),
+            max_time: self.max_time,
             seed: self.data.seed,
         }
     }

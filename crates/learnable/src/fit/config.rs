@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::choice::Choice;
+use crate::data::split::SplitSize;
 use crate::data::{Options, Source, Task};
 use crate::error::{Error, Result};
 use crate::models::mlp::{Activation, MlpConfig};
@@ -28,6 +29,8 @@ pub enum ModelKind {
     Softmax,
     /// Multilayer perceptron trained by mini-batch gradient descent.
     Mlp,
+    /// GPT-2-style decoder-only transformer language model, trained on text.
+    Gpt,
 }
 
 impl Choice for ModelKind {
@@ -38,6 +41,7 @@ impl Choice for ModelKind {
         ModelKind::Logistic,
         ModelKind::Softmax,
         ModelKind::Mlp,
+        ModelKind::Gpt,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -46,6 +50,7 @@ impl Choice for ModelKind {
             ModelKind::Logistic => "logistic",
             ModelKind::Softmax => "softmax",
             ModelKind::Mlp => "mlp",
+            ModelKind::Gpt => "gpt",
         }
     }
     fn description(self) -> &'static str {
@@ -55,6 +60,7 @@ impl Choice for ModelKind {
             ModelKind::Logistic => "binary logistic regression, L2-regularised with C (L-BFGS)",
             ModelKind::Softmax => "multinomial logistic regression, L2-regularised with C (L-BFGS)",
             ModelKind::Mlp => "multilayer perceptron trained by mini-batch gradient descent",
+            ModelKind::Gpt => "GPT-2-style transformer language model, trained on text",
         }
     }
 }
@@ -71,8 +77,13 @@ impl ModelKind {
         match self {
             ModelKind::Linear | ModelKind::Ridge => Some(Task::Regression),
             ModelKind::Logistic | ModelKind::Softmax => Some(Task::Classification),
-            ModelKind::Mlp => None,
+            ModelKind::Mlp | ModelKind::Gpt => None,
         }
+    }
+
+    /// True for a language model (trained on text, not on a table).
+    pub fn is_language_model(self) -> bool {
+        self == ModelKind::Gpt
     }
 }
 
@@ -187,6 +198,28 @@ impl Choice for ScheduleKind {
 }
 crate::choice_traits!(ScheduleKind);
 
+/// Settings only a language model (`gpt`) uses.
+const GPT_ONLY: [&str; 7] = [
+    "n_layer",
+    "n_head",
+    "n_embd",
+    "block_size",
+    "max_steps",
+    "eval_interval",
+    "eval_iters",
+];
+
+/// What [`FitConfig::unused_settings_on`] needs to know of the data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DataShape {
+    /// The validation split has rows (windows).
+    pub validation: bool,
+    /// The target is classes (or tokens), so the loss is cross-entropy.
+    pub classification: bool,
+    /// The validation size asked for.
+    pub val_size: SplitSize,
+}
+
 /// How the classes of a classification target are weighted in the cross-entropy loss.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -271,6 +304,24 @@ pub struct FitConfig {
     /// (scikit-learn's).
     #[serde(rename = "C")]
     pub c: f64,
+    /// gpt: transformer blocks. Default 4 (nanoGPT's CPU recipe).
+    pub n_layer: usize,
+    /// gpt: attention heads per block; must divide `n_embd`. Default 4.
+    pub n_head: usize,
+    /// gpt: embedding width. Default 128.
+    pub n_embd: usize,
+    /// gpt: context length in tokens. Default 64.
+    pub block_size: usize,
+    /// gpt: optimizer steps in all. Default 2000.
+    pub max_steps: usize,
+    /// gpt: steps between evaluations of the validation loss (checkpoint, history line,
+    /// early stopping). Default 250.
+    pub eval_interval: usize,
+    /// gpt: batches of validation windows per evaluation. Default 20.
+    pub eval_iters: usize,
+    /// Stop after the first evaluation past this many seconds of training (a wall-clock
+    /// budget). Default none.
+    pub max_time: Option<f64>,
     /// Seed of the initialisation, shuffling and dropout streams.
     pub seed: u64,
 }
@@ -297,16 +348,49 @@ impl Default for FitConfig {
             patience: None,
             alpha: 1.0,
             c: 1.0,
+            n_layer: 4,
+            n_head: 4,
+            n_embd: 128,
+            block_size: 64,
+            max_steps: 2000,
+            eval_interval: 250,
+            eval_iters: 20,
+            max_time: None,
             seed: 0,
         }
     }
 }
 
 impl FitConfig {
-    /// True when this configuration runs the epoch loop (an MLP, or a linear kind with the
-    /// gradient-descent solver); false for a closed-form or L-BFGS fit.
+    /// The defaults for a model kind: [`FitConfig::default`] for the tabular kinds; for `gpt`
+    /// nanoGPT's CPU recipe for tiny Shakespeare (README: 4 layers, 4 heads, 128 wide, block
+    /// 64, batch 12, learning rate 1e-3, 2000 steps, no dropout) with its optimizer settings
+    /// (AdamW, weight decay 0.1 on matrices only, warmup 100 steps then cosine decay, gradient
+    /// clipping at 1.0).
+    pub fn defaults(model: ModelKind) -> FitConfig {
+        let base = FitConfig {
+            model,
+            ..FitConfig::default()
+        };
+        match model {
+            ModelKind::Gpt => FitConfig {
+                batch_size: 12,
+                learning_rate: 1e-3,
+                weight_decay: 0.1,
+                schedule: ScheduleKind::Cosine,
+                warmup_steps: 100,
+                max_grad_norm: Some(1.0),
+                ..base
+            },
+            _ => base,
+        }
+    }
+
+    /// True when this configuration runs the epoch loop (an MLP, a GPT, or a linear kind with
+    /// the gradient-descent solver); false for a closed-form or L-BFGS fit.
     pub fn uses_epoch_loop(&self) -> bool {
-        self.model == ModelKind::Mlp || self.solver == Solver::GradientDescent
+        matches!(self.model, ModelKind::Mlp | ModelKind::Gpt)
+            || self.solver == Solver::GradientDescent
     }
 
     /// Checks every setting this configuration uses.
@@ -347,6 +431,34 @@ impl FitConfig {
             if !(0.0..1.0).contains(&self.dropout) {
                 return Err(Error::invalid("dropout", self.dropout, "[0, 1)"));
             }
+        }
+        if self.model == ModelKind::Gpt {
+            for (name, v) in [
+                ("n_layer", self.n_layer),
+                ("n_head", self.n_head),
+                ("n_embd", self.n_embd),
+                ("block_size", self.block_size),
+                ("max_steps", self.max_steps),
+                ("eval_interval", self.eval_interval),
+                ("eval_iters", self.eval_iters),
+            ] {
+                if v == 0 {
+                    return Err(Error::invalid(name, 0, ">= 1"));
+                }
+            }
+            if self.n_embd % self.n_head != 0 {
+                return Err(Error::invalid(
+                    "n_embd",
+                    self.n_embd,
+                    &format!("a multiple of n_head ({})", self.n_head),
+                ));
+            }
+            if !(0.0..1.0).contains(&self.dropout) {
+                return Err(Error::invalid("dropout", self.dropout, "[0, 1)"));
+            }
+        }
+        if let Some(t) = self.max_time {
+            finite_at_least("max_time", t, 0.0, true)?;
         }
         if self.epochs == 0 {
             return Err(Error::invalid("epochs", 0, ">= 1"));
@@ -396,6 +508,11 @@ impl FitConfig {
     /// its own words (a flag) in their place. Each setting is listed once, with the first
     /// reason that applies.
     pub fn unused_settings(&self, data: &FitData) -> Vec<(&'static str, String)> {
+        self.unused_settings_on(&data.shape())
+    }
+
+    /// [`FitConfig::unused_settings`] for data described by `data` (a table or a text).
+    pub fn unused_settings_on(&self, data: &DataShape) -> Vec<(&'static str, String)> {
         let model = self.model;
         let exact = !self.uses_epoch_loop();
         let exact_why = format!(
@@ -406,12 +523,33 @@ impl FitConfig {
             }
         );
         let mut out: Vec<(&'static str, String)> = Vec::new();
+        if model == ModelKind::Gpt {
+            out.push((
+                "solver",
+                "with `model` gpt (always trained by gradient descent)".into(),
+            ));
+            for s in ["hidden", "activation"] {
+                out.push((
+                    s,
+                    "with `model` gpt (a transformer: `n_layer`, `n_head`, `n_embd`)".into(),
+                ));
+            }
+            out.push((
+                "epochs",
+                "with `model` gpt (it trains for `max_steps`)".into(),
+            ));
+            out.push(("class_weight", "with `model` gpt (a language model)".into()));
+        } else {
+            for s in GPT_ONLY {
+                out.push((s, format!("with `model` {model} (gpt only)")));
+            }
+        }
         if model == ModelKind::Mlp {
             out.push((
                 "solver",
                 "with `model` mlp (always trained by gradient descent)".into(),
             ));
-        } else {
+        } else if model != ModelKind::Gpt {
             let why = if exact {
                 exact_why.clone()
             } else {
@@ -435,6 +573,7 @@ impl FitConfig {
                 "label_smoothing",
                 "class_weight",
                 "patience",
+                "max_time",
                 "resume",
             ] {
                 out.push((s, exact_why.clone()));
@@ -452,8 +591,8 @@ impl FitConfig {
                     "with `schedule` constant (cosine only)".into(),
                 ));
             }
-            if data.val.is_none() {
-                let size = data.options.val_size;
+            if !data.validation {
+                let size = data.val_size;
                 out.push((
                     "patience",
                     if size.is_none() {
@@ -463,7 +602,7 @@ impl FitConfig {
                     },
                 ));
             }
-            if data.classes().is_none() {
+            if !data.classification {
                 for s in ["label_smoothing", "class_weight"] {
                     out.push((
                         s,
@@ -524,16 +663,28 @@ impl FitConfig {
     /// The loop's configuration for `train_rows` training rows (the cosine schedule spans all
     /// steps of all epochs).
     pub fn train_config(&self, train_rows: usize) -> TrainConfig {
+        // A language model's "epoch" is `eval_interval` random batches (nanoGPT's loop);
+        // `max_steps` is rounded up to whole evaluation rounds.
+        let (epochs, steps_per_epoch) = if self.model == ModelKind::Gpt {
+            let interval = self.eval_interval.max(1);
+            (self.max_steps.div_ceil(interval), Some(interval))
+        } else {
+            (self.epochs, None)
+        };
+        let total_steps = match steps_per_epoch {
+            Some(s) => epochs * s,
+            None => train_rows.div_ceil(self.batch_size.max(1)) * epochs,
+        };
         let schedule = match self.schedule {
             ScheduleKind::Constant => LrSchedule::Constant,
             ScheduleKind::Cosine => LrSchedule::CosineWithWarmup {
                 warmup_steps: self.warmup_steps,
-                total_steps: (train_rows.div_ceil(self.batch_size.max(1)) * self.epochs) as u64,
+                total_steps: total_steps as u64,
                 min_lr: 0.0,
             },
         };
         TrainConfig {
-            epochs: self.epochs,
+            epochs,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
             schedule,
@@ -541,8 +692,8 @@ impl FitConfig {
             max_grad_norm: self.max_grad_norm,
             label_smoothing: self.label_smoothing,
             class_weight: None,
-            steps_per_epoch: None,
-            max_seconds: None,
+            steps_per_epoch,
+            max_seconds: self.max_time,
             seed: self.seed,
         }
     }
@@ -578,7 +729,13 @@ impl FitConfig {
             out.insert("split_seed".into(), options.seed.to_string());
         }
         add(&mut out, serde_json::to_value(self).unwrap_or_default());
-        for k in ["epochs", "patience", "learning_rate"] {
+        for k in [
+            "epochs",
+            "patience",
+            "learning_rate",
+            "max_steps",
+            "max_time",
+        ] {
             out.remove(k);
         }
         let source = match source {

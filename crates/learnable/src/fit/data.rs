@@ -57,6 +57,16 @@ impl FitData {
         })
     }
 
+    /// What the fit configuration needs to know of these data (see
+    /// [`super::FitConfig::unused_settings_on`]).
+    pub fn shape(&self) -> super::DataShape {
+        super::DataShape {
+            validation: self.val.is_some(),
+            classification: self.classes().is_some(),
+            val_size: self.options.val_size,
+        }
+    }
+
     /// Classification or regression.
     pub fn task(&self) -> Task {
         self.preprocessing.task()

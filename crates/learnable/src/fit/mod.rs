@@ -36,7 +36,9 @@
 mod config;
 mod data;
 
-pub use config::{ClassWeight, FitConfig, ModelKind, OptimizerKind, ScheduleKind, Solver};
+pub use config::{
+    ClassWeight, DataShape, FitConfig, ModelKind, OptimizerKind, ScheduleKind, Solver,
+};
 pub use data::{FitData, finite_features, to_split};
 
 use std::path::PathBuf;
@@ -110,6 +112,16 @@ pub fn fit_with(
 /// Refuses a kind that cannot fit the target.
 fn check_task(config: &FitConfig, data: &FitData) -> Result<()> {
     let target = data.preprocessing.target_column();
+    if config.model.is_language_model() {
+        return Err(Error::invalid(
+            "model",
+            config.model,
+            &format!(
+                "a tabular model (linear, ridge, logistic, softmax or mlp) for the table {}: gpt is a language model, trained on text",
+                data.source_name()
+            ),
+        ));
+    }
     match (config.model.task(), data.task()) {
         (Some(Task::Regression), Task::Classification) => Err(Error::invalid(
             "model",
@@ -203,11 +215,11 @@ fn fit_exact(
             }
             (w, b, k, format!("lbfgs ({} iterations)", fitted.n_iter()))
         }
-        ModelKind::Mlp => {
+        ModelKind::Mlp | ModelKind::Gpt => {
             return Err(Error::invalid(
                 "solver",
                 "exact",
-                "gd for an mlp (it is trained by gradient descent)",
+                "gd (an mlp or a gpt is trained by gradient descent)",
             ));
         }
     };
