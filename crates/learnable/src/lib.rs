@@ -30,6 +30,7 @@ pub mod size;
 pub mod tape;
 pub mod tensor;
 pub mod text;
+pub mod tokenizer;
 pub mod train;
 pub mod trained;
 

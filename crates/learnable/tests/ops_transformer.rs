@@ -406,3 +406,66 @@ fn attention_is_bit_identical_with_one_and_two_threads() {
     assert!(y1 == y2, "forward differs between 1 and 2 threads");
     assert!(g1 == g2, "backward differs between 1 and 2 threads");
 }
+
+#[test]
+fn attention_dropout_gradients_match_central_differences_and_eval_ignores_it() {
+    let inputs = [rand(&[2, 5, 24], 43)];
+    // A fresh stream per evaluation: the same mask at every finite-difference point.
+    let r = check_gradients(&inputs, 1e-2, |t, v| {
+        let y = t.causal_self_attention_dropout(v[0], 2, 0.3, &mut Rng::new(5, "dropout"))?;
+        weighted_sum(t, y, 8)
+    })
+    .unwrap();
+    eprintln!("attention dropout gradcheck: {r:?}");
+    assert!(r.max_rel_error < 1e-2, "{r:?}");
+    // Training with p > 0 changes the output; eval (or p = 0) is plain attention, bit for bit.
+    let run = |train: bool, p: f32| {
+        let mut t = if train { Tape::train() } else { Tape::eval() };
+        let x = t.input(inputs[0].clone());
+        let y = t
+            .causal_self_attention_dropout(x, 2, p, &mut Rng::new(5, "dropout"))
+            .unwrap();
+        t.into_value(y).into_data()
+    };
+    let plain = {
+        let mut t = Tape::eval();
+        let x = t.input(inputs[0].clone());
+        let y = t.causal_self_attention(x, 2).unwrap();
+        t.into_value(y).into_data()
+    };
+    assert_eq!(run(false, 0.3), plain);
+    assert_eq!(run(true, 0.0), plain);
+    assert_ne!(run(true, 0.3), plain);
+    let mut t = Tape::train();
+    let x = t.input(inputs[0].clone());
+    assert!(
+        t.causal_self_attention_dropout(x, 2, 1.0, &mut Rng::new(0, "d"))
+            .is_err()
+    );
+}
+
+#[test]
+fn attend_cached_agrees_with_the_tape_attention() {
+    // One head of one sequence: attend_cached for every query vs the fused op.
+    let (t, d) = (6, 4);
+    let qkv = rand(&[1, t, 3 * d], 44);
+    let mut tape = Tape::eval();
+    let x = tape.input(qkv.clone());
+    let y = tape.causal_self_attention(x, 1).unwrap();
+    let full = tape.value(y).data().to_vec();
+    let q = |i: usize| &qkv.data()[i * 3 * d..i * 3 * d + d];
+    let k: Vec<f32> = (0..t)
+        .flat_map(|i| qkv.data()[i * 3 * d + d..i * 3 * d + 2 * d].to_vec())
+        .collect();
+    let v: Vec<f32> = (0..t)
+        .flat_map(|i| qkv.data()[i * 3 * d + 2 * d..i * 3 * d + 3 * d].to_vec())
+        .collect();
+    let mut scratch = vec![0.0f32; 3 * t];
+    for i in 0..t {
+        let mut out = vec![0.0f32; d];
+        learnable::ops::attention::attend_cached(q(i), &k, &v, i + 1, &mut out, &mut scratch);
+        for j in 0..d {
+            assert!((out[j] - full[i * d + j]).abs() < 1e-6, "query {i}");
+        }
+    }
+}

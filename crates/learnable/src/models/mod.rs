@@ -1,6 +1,8 @@
-//! Models: linear and logistic regression, softmax regression, MLP, and the [`Model`] trait the
-//! training loop ([`crate::train::fit`]) trains.
+//! Models: linear and logistic regression, softmax regression, MLP, a GPT-2-architecture
+//! language model ([`gpt`]), and the [`Model`] trait the training loop ([`crate::train::fit`])
+//! trains.
 
+pub mod gpt;
 pub mod lbfgs;
 pub mod linear_regression;
 pub mod logistic_regression;
@@ -43,5 +45,20 @@ impl Model for mlp::Mlp {
     ) -> Result<Var> {
         let xv = tape.input(x);
         mlp::Mlp::forward(self, tape, store, xv, rng)
+    }
+}
+
+impl Model for gpt::Gpt {
+    type Input = gpt::Tokens;
+    /// `x` `[batch, time]` ids -> logits `[batch · time, vocab_size]` (see [`gpt::Gpt::forward`]);
+    /// the targets are the next tokens, flattened the same way ([`gpt::Tokens::windows`]).
+    fn forward<'a>(
+        &self,
+        tape: &mut Tape<'a>,
+        store: &'a ParamStore,
+        x: gpt::Tokens,
+        rng: &mut Rng,
+    ) -> Result<Var> {
+        gpt::Gpt::forward(self, tape, store, &x, rng)
     }
 }

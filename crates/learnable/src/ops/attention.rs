@@ -55,9 +55,50 @@ impl Dims {
     }
 }
 
+/// One row of attention probabilities: `out[j] = softmax_j(raw[j] / scale)` over the `raw`
+/// scores `Q_i·K_jᵀ` of one query against its unmasked keys (`j <= i`). Divided after the
+/// product, as HF's eager path. Shared by the tape's forward and [`attend_cached`], so both
+/// compute a row the same way.
+fn scaled_softmax_row(raw: &[f32], scale: f32, scratch: &mut [f32], out: &mut [f32]) {
+    for (s, &r) in scratch.iter_mut().zip(raw) {
+        *s = r / scale;
+    }
+    softmax_into(scratch, out);
+}
+
+/// Attention of one query to `n` cached keys of one head, for inference with a KV cache
+/// (`crate::models::gpt::KvCache`): `out [D] = softmax(q·Kᵀ / sqrt(D))·V` with `q [D]`,
+/// `k [n, D]`, `v [n, D]` (the keys and values of positions `0..n`, the query's own last).
+/// `scores` is scratch space of at least `3n` floats.
+///
+/// The products go through [`gemm`] with one row, so the result for a query depends only on
+/// `q`, `k` and `v`, never on how many queries a call processes or on the thread count: a
+/// prompt fed at once and fed token by token give the same bits.
+pub fn attend_cached(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    n: usize,
+    out: &mut [f32],
+    scores: &mut [f32],
+) {
+    let d = q.len();
+    let (raw, rest) = scores[..3 * n].split_at_mut(n);
+    let (scaled, probs) = rest.split_at_mut(n);
+    gemm(raw, Mat::new(q, 1, d), Mat::t(&k[..n * d], n, d), false);
+    scaled_softmax_row(raw, (d as f32).sqrt(), scaled, probs);
+    gemm(
+        out,
+        Mat::new(probs, 1, n),
+        Mat::new(&v[..n * d], n, d),
+        false,
+    );
+}
+
 /// Forward kernel. `qkv [B, T, 3C]` → `(out [B, T, C], probs [B, H, T, T])`; `probs[b, h, i, j]`
-/// is the attention of query `i` to key `j` (zero for `j > i`).
-fn attention_forward(qkv: &[f32], dims: Dims) -> (Vec<f32>, Vec<f32>) {
+/// is the attention of query `i` to key `j` (zero for `j > i`), before dropout. With `mask`
+/// (`[B, H, T, T]`, each entry `0` or `1/(1 − p)`), the output uses `probs ⊙ mask`.
+fn attention_forward(qkv: &[f32], dims: Dims, mask: Option<&[f32]>) -> (Vec<f32>, Vec<f32>) {
     let Dims {
         b: nb,
         t,
@@ -87,15 +128,21 @@ fn attention_forward(qkv: &[f32], dims: Dims) -> (Vec<f32>, Vec<f32>) {
             // softmax over the unmasked prefix j <= i, zeros above the diagonal.
             gemm(p, Mat::new(&q, t, d), Mat::t(&k, t, d), false);
             let mut row = vec![0.0f32; t];
+            let mut raw = vec![0.0f32; t];
             for i in 0..t {
                 let pr = &mut p[i * t..(i + 1) * t];
-                for j in 0..=i {
-                    row[j] = pr[j] / scale;
-                }
-                softmax_into(&row[..=i], &mut pr[..=i]);
+                raw[..=i].copy_from_slice(&pr[..=i]);
+                scaled_softmax_row(&raw[..=i], scale, &mut row[..=i], &mut pr[..=i]);
                 pr[i + 1..].fill(0.0);
             }
-            gemm(o, Mat::new(p, t, t), Mat::new(&v, t, d), false);
+            match mask {
+                None => gemm(o, Mat::new(p, t, t), Mat::new(&v, t, d), false),
+                Some(mask) => {
+                    let m = &mask[bh * t * t..(bh + 1) * t * t];
+                    let dropped: Vec<f32> = p.iter().zip(m).map(|(a, b)| a * b).collect();
+                    gemm(o, Mat::new(&dropped, t, t), Mat::new(&v, t, d), false);
+                }
+            }
         });
     let mut out = vec![0.0f32; nb * t * c];
     for (bh, o) in heads.chunks_exact(t * d).enumerate() {
@@ -109,8 +156,16 @@ fn attention_forward(qkv: &[f32], dims: Dims) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// Backward kernel: adds d loss / d qkv into `gqkv [B, T, 3C]` given `gy [B, T, C]`, the
-/// forward input `qkv` and the saved `probs [B, H, T, T]`.
-fn attention_backward(gqkv: &mut [f32], gy: &[f32], qkv: &[f32], probs: &[f32], dims: Dims) {
+/// forward input `qkv`, the saved `probs [B, H, T, T]` and the dropout `mask` if any. With a
+/// mask `M`: `dV = (P ⊙ M)ᵀ·dO` and `dP = (dO·Vᵀ) ⊙ M`.
+fn attention_backward(
+    gqkv: &mut [f32],
+    gy: &[f32],
+    qkv: &[f32],
+    probs: &[f32],
+    mask: Option<&[f32]>,
+    dims: Dims,
+) {
     let Dims {
         b: nb,
         t,
@@ -140,11 +195,24 @@ fn attention_backward(gqkv: &mut [f32], gy: &[f32], qkv: &[f32], probs: &[f32], 
             dims.gather_merged(gy, b, h, &mut go);
             let (gq, rest) = g.split_at_mut(t * d);
             let (gk, gv) = rest.split_at_mut(t * d);
-            // dV = Pᵀ·dO
-            gemm(gv, Mat::t(p, t, t), Mat::new(&go, t, d), false);
-            // dP = dO·Vᵀ, turned in place into d(raw scores) = P ⊙ (dP − rowsum(P ⊙ dP)) / sqrt(D)
+            let m = mask.map(|m| &m[bh * t * t..(bh + 1) * t * t]);
+            // dV = Pᵀ·dO (P ⊙ M with dropout)
+            match m {
+                None => gemm(gv, Mat::t(p, t, t), Mat::new(&go, t, d), false),
+                Some(m) => {
+                    let dropped: Vec<f32> = p.iter().zip(m).map(|(a, b)| a * b).collect();
+                    gemm(gv, Mat::t(&dropped, t, t), Mat::new(&go, t, d), false);
+                }
+            }
+            // dP = dO·Vᵀ (⊙ M with dropout), turned in place into
+            // d(raw scores) = P ⊙ (dP − rowsum(P ⊙ dP)) / sqrt(D)
             let mut ds = vec![0.0f32; t * t];
             gemm(&mut ds, Mat::new(&go, t, d), Mat::t(&v, t, d), false);
+            if let Some(m) = m {
+                for (x, y) in ds.iter_mut().zip(m) {
+                    *x *= *y;
+                }
+            }
             for i in 0..t {
                 let pr = &p[i * t..(i + 1) * t];
                 let dr = &mut ds[i * t..(i + 1) * t];
@@ -186,6 +254,41 @@ impl<'a> Tape<'a> {
     /// dimension divisible by 3; [`Error::InvalidArgument`] naming `n_head` if it is 0 or does
     /// not divide `C`.
     pub fn causal_self_attention(&mut self, qkv: Var, n_head: usize) -> Result<Var> {
+        self.attention_impl(qkv, n_head, None)
+    }
+
+    /// [`Tape::causal_self_attention`] with dropout on the attention probabilities, as
+    /// nanoGPT's `attn_dropout` and HF's `attn_pdrop`: on a training tape with `p > 0`, each
+    /// probability is zeroed with probability `p` and the rest scaled by `1/(1 − p)` before the
+    /// product with `V`. The mask takes one `rng.uniform_f32()` per entry of
+    /// `[B, n_head, T, T]` in index order (masked-out entries included), drawn on one thread, so
+    /// a seed fixes it for any thread count. Inference tape or `p = 0`: no draws, same result
+    /// as without dropout.
+    ///
+    /// Errors: as [`Tape::causal_self_attention`]; [`Error::InvalidArgument`] if `p` is not in
+    /// `[0, 1)`.
+    pub fn causal_self_attention_dropout(
+        &mut self,
+        qkv: Var,
+        n_head: usize,
+        p: f32,
+        rng: &mut crate::rng::Rng,
+    ) -> Result<Var> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::invalid("attention dropout p", p, "0 <= p < 1"));
+        }
+        if !self.is_training() || p == 0.0 {
+            return self.attention_impl(qkv, n_head, None);
+        }
+        self.attention_impl(qkv, n_head, Some((p, rng)))
+    }
+
+    fn attention_impl(
+        &mut self,
+        qkv: Var,
+        n_head: usize,
+        dropout: Option<(f32, &mut crate::rng::Rng)>,
+    ) -> Result<Var> {
         let s = self.shape(qkv).to_vec();
         if s.len() != 3 || s[2] % 3 != 0 {
             return Err(Error::shape("causal_self_attention", "qkv [B, T, 3C]", &s));
@@ -205,11 +308,24 @@ impl<'a> Tape<'a> {
             h: n_head,
             d: c / n_head,
         };
-        let (out, probs) = attention_forward(self.value(qkv).data(), dims);
+        let mask: Option<Vec<f32>> = dropout.map(|(p, rng)| {
+            let scale = 1.0 / (1.0 - p);
+            (0..b * n_head * t * t)
+                .map(|_| if rng.uniform_f32() < p { 0.0 } else { scale })
+                .collect()
+        });
+        let (out, probs) = attention_forward(self.value(qkv).data(), dims, mask.as_deref());
         Ok(
             self.push(Tensor::new(out, &[b, t, c])?, &[qkv], move |gy, ctx| {
                 if let Some((xv, gx)) = ctx.value_and_grad(qkv, qkv) {
-                    attention_backward(gx.data_mut(), gy.data(), xv.data(), &probs, dims);
+                    attention_backward(
+                        gx.data_mut(),
+                        gy.data(),
+                        xv.data(),
+                        &probs,
+                        mask.as_deref(),
+                        dims,
+                    );
                 }
             }),
         )

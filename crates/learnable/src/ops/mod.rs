@@ -10,4 +10,5 @@ pub mod layer_norm;
 pub mod linear;
 pub mod matmul;
 pub mod reduce;
+pub mod reshape;
 pub mod softmax;

@@ -64,10 +64,15 @@ pub struct TransformerConfig {
     pub context_length: u64,
     /// Whether the output head shares the token embedding (counted once).
     pub tied_embeddings: bool,
-    /// Biases on the attention projections (always true for GPT-2).
+    /// Biases on the attention projections (true for GPT-2; a nanoGPT `bias=False` model has none).
     pub attention_bias: bool,
-    /// Biases on the MLP projections (always true for GPT-2).
+    /// Biases on the MLP projections (true for GPT-2; a nanoGPT `bias=False` model has none).
     pub mlp_bias: bool,
+    /// GPT-2 layout: LayerNorms with a bias as well as a weight (true for GPT-2; false for a
+    /// nanoGPT model trained with `bias=False`, which also sets `attention_bias` and `mlp_bias`
+    /// false). RMSNorm (Llama layout) has no bias; ignored there. Not in the JSON report.
+    #[serde(skip)]
+    pub norm_bias: bool,
     /// GPT-2 only: a cross-attention sub-block per layer (`add_cross_attention`).
     pub cross_attention: bool,
     /// Whether the model has an output head (`...LMHeadModel`, `...ForCausalLM`); base models
@@ -166,6 +171,7 @@ impl TransformerConfig {
             tied_embeddings: true,
             attention_bias: true,
             mlp_bias: true,
+            norm_bias: true,
             cross_attention: false,
             lm_head: true,
         }
@@ -197,6 +203,7 @@ impl TransformerConfig {
             tied_embeddings: false,
             attention_bias: false,
             mlp_bias: false,
+            norm_bias: false,
             cross_attention: false,
             lm_head: true,
         }
@@ -266,9 +273,11 @@ impl TransformerConfig {
         let f = self.d_ff as u128;
         match self.layout {
             Layout::Gpt2 => {
-                let ln = 2 * d;
-                let attn = (d * 3 * d + 3 * d) + (d * d + d);
-                let mlp = (d * f + f) + (f * d + d);
+                let ln = if self.norm_bias { 2 * d } else { d };
+                let attn_bias = if self.attention_bias { 3 * d + d } else { 0 };
+                let attn = d * 3 * d + d * d + attn_bias;
+                let mlp_bias = if self.mlp_bias { f + d } else { 0 };
+                let mlp = d * f + f * d + mlp_bias;
                 let cross = if self.cross_attention {
                     // c_attn (k|v): d·2d + 2d, q_attn: d² + d, c_proj: d² + d, ln_cross_attn: 2d.
                     (d * 2 * d + 2 * d) + (d * d + d) + (d * d + d) + 2 * d
@@ -302,7 +311,8 @@ impl TransformerConfig {
         };
         let layers = self.n_layer as u128 * self.per_layer_u128();
         let final_norm = match self.layout {
-            Layout::Gpt2 => 2 * d,
+            Layout::Gpt2 if self.norm_bias => 2 * d,
+            Layout::Gpt2 => d,
             Layout::Llama => d,
         };
         let head = if self.lm_head && !self.tied_embeddings {
@@ -350,18 +360,27 @@ impl TransformerConfig {
         match self.layout {
             Layout::Gpt2 => {
                 let p = if self.lm_head { "transformer." } else { "" };
+                let (nb, ab, mb) = (self.norm_bias, self.attention_bias, self.mlp_bias);
                 push(format!("{p}wte.weight"), vec![v, d]);
                 push(format!("{p}wpe.weight"), vec![self.context_length, d]);
                 for i in 0..self.n_layer {
                     let b = format!("{p}h.{i}.");
                     push(format!("{b}ln_1.weight"), vec![d]);
-                    push(format!("{b}ln_1.bias"), vec![d]);
+                    if nb {
+                        push(format!("{b}ln_1.bias"), vec![d]);
+                    }
                     push(format!("{b}attn.c_attn.weight"), vec![d, 3 * d]);
-                    push(format!("{b}attn.c_attn.bias"), vec![3 * d]);
+                    if ab {
+                        push(format!("{b}attn.c_attn.bias"), vec![3 * d]);
+                    }
                     push(format!("{b}attn.c_proj.weight"), vec![d, d]);
-                    push(format!("{b}attn.c_proj.bias"), vec![d]);
+                    if ab {
+                        push(format!("{b}attn.c_proj.bias"), vec![d]);
+                    }
                     push(format!("{b}ln_2.weight"), vec![d]);
-                    push(format!("{b}ln_2.bias"), vec![d]);
+                    if nb {
+                        push(format!("{b}ln_2.bias"), vec![d]);
+                    }
                     if self.cross_attention {
                         push(format!("{b}crossattention.c_attn.weight"), vec![d, 2 * d]);
                         push(format!("{b}crossattention.c_attn.bias"), vec![2 * d]);
@@ -373,12 +392,18 @@ impl TransformerConfig {
                         push(format!("{b}ln_cross_attn.bias"), vec![d]);
                     }
                     push(format!("{b}mlp.c_fc.weight"), vec![d, f]);
-                    push(format!("{b}mlp.c_fc.bias"), vec![f]);
+                    if mb {
+                        push(format!("{b}mlp.c_fc.bias"), vec![f]);
+                    }
                     push(format!("{b}mlp.c_proj.weight"), vec![f, d]);
-                    push(format!("{b}mlp.c_proj.bias"), vec![d]);
+                    if mb {
+                        push(format!("{b}mlp.c_proj.bias"), vec![d]);
+                    }
                 }
                 push(format!("{p}ln_f.weight"), vec![d]);
-                push(format!("{p}ln_f.bias"), vec![d]);
+                if nb {
+                    push(format!("{p}ln_f.bias"), vec![d]);
+                }
             }
             Layout::Llama => {
                 let p = if self.lm_head { "model." } else { "" };

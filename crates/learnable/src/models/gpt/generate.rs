@@ -1,0 +1,127 @@
+//! Autoregressive generation: feed the context, process the last position's logits through the
+//! sampling chain ([`crate::sampling`]), draw a token, append it, repeat (nanoGPT's
+//! `GPT.generate`, with Hugging Face's logits processors).
+//!
+//! The context is cropped from the left to the last `block_size` tokens, as nanoGPT crops
+//! (`idx[:, -block_size:]`): positions are absolute, so once the context is full every step
+//! sees a shifted window. [`generate`] keeps a [`super::KvCache`] and feeds one token per step
+//! while the window still fits; when it is full it clears the cache and recomputes the window
+//! (which is what the shifted positions require). [`generate_uncached`] recomputes the window at
+//! every step. Both run every row through the same one-row kernels
+//! ([`super::Gpt::forward_cached`]), so they produce the same logits bit for bit and hence the
+//! same tokens, at any thread count.
+
+use super::{Gpt, LogitRows};
+use crate::error::{Error, Result};
+use crate::param::ParamStore;
+use crate::sampling::{Sampler, SamplingConfig};
+
+/// Generates up to `max_new_tokens` tokens after `prompt` with a KV cache, and returns them
+/// (without the prompt). Each token is passed to `on_token` as soon as it is drawn; returning
+/// `false` stops generation after it (stop sequences are the caller's).
+///
+/// Sampling: `sampling` builds the chain (repetition penalty over prompt and generated tokens,
+/// temperature, top-k, top-p, ...); temperature 0 is greedy and ignores `seed`; otherwise
+/// draws come from `Rng::new(seed, SAMPLE_STREAM)`, so the same seed gives the same tokens.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if `prompt` is empty or holds an id `>= vocab_size`;
+/// [`Error::Sampling`] for an invalid `sampling` or non-finite logits.
+pub fn generate(
+    model: &Gpt,
+    store: &ParamStore,
+    prompt: &[usize],
+    max_new_tokens: usize,
+    sampling: &SamplingConfig,
+    seed: u64,
+    on_token: impl FnMut(usize) -> bool,
+) -> Result<Vec<usize>> {
+    run(
+        model,
+        store,
+        prompt,
+        max_new_tokens,
+        sampling,
+        seed,
+        true,
+        on_token,
+    )
+}
+
+/// [`generate`] without reusing keys and values: every step runs the whole (cropped) context
+/// through the model. Same tokens as [`generate`], bit for bit; slower by a factor of about the
+/// context length. For checks and benchmarks.
+///
+/// # Errors
+/// As [`generate`].
+pub fn generate_uncached(
+    model: &Gpt,
+    store: &ParamStore,
+    prompt: &[usize],
+    max_new_tokens: usize,
+    sampling: &SamplingConfig,
+    seed: u64,
+    on_token: impl FnMut(usize) -> bool,
+) -> Result<Vec<usize>> {
+    run(
+        model,
+        store,
+        prompt,
+        max_new_tokens,
+        sampling,
+        seed,
+        false,
+        on_token,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    model: &Gpt,
+    store: &ParamStore,
+    prompt: &[usize],
+    max_new_tokens: usize,
+    sampling: &SamplingConfig,
+    seed: u64,
+    use_cache: bool,
+    mut on_token: impl FnMut(usize) -> bool,
+) -> Result<Vec<usize>> {
+    if prompt.is_empty() {
+        return Err(Error::invalid(
+            "prompt",
+            "no tokens",
+            "at least one token to condition on",
+        ));
+    }
+    let v = model.config.vocab_size;
+    if let Some(i) = prompt.iter().position(|&id| id >= v) {
+        return Err(Error::invalid(
+            &format!("prompt[{i}]"),
+            prompt[i],
+            &format!("a token id < vocab_size = {v}"),
+        ));
+    }
+    let mut sampler = Sampler::new(sampling.build()?, seed);
+    let bs = model.config.block_size;
+    let mut seq = prompt.to_vec();
+    let mut out = Vec::with_capacity(max_new_tokens);
+    let mut cache = model.new_cache();
+    for _ in 0..max_new_tokens {
+        let window = &seq[seq.len().saturating_sub(bs)..];
+        let feed = if use_cache && !cache.is_empty() && cache.len() < bs {
+            // The cache holds the window minus its last token, at the same positions.
+            &window[window.len() - 1..]
+        } else {
+            cache.clear();
+            window
+        };
+        let logits = model.forward_cached_rows(store, feed, &mut cache, LogitRows::Last)?;
+        let token = sampler.sample(logits.data(), &seq)?.index;
+        seq.push(token);
+        out.push(token);
+        if !on_token(token) {
+            break;
+        }
+    }
+    Ok(out)
+}
