@@ -17,6 +17,7 @@ pub mod inference;
 pub mod init;
 pub mod io;
 pub mod kernels;
+pub mod lm;
 pub mod loss;
 pub mod metrics;
 pub mod model_dir;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::fit::{FitConfig, FitData};
+use crate::fit::{DataShape, FitConfig, FitData};
 use crate::model_dir::{
     Architecture, FORMAT, FORMAT_VERSION, FitRecord, ModelConfig, ModelDir, TargetScaling,
     sha256_hex,
@@ -38,9 +38,19 @@ impl FitRecord {
     /// fields of [`FitConfig`] not in [`FitConfig::unused_settings`]), without those stored
     /// elsewhere in config.json (model kind, architecture, seed) and without `solver` for a
     /// closed-form or L-BFGS fit (`solver` describes it).
-    pub(crate) fn of(config: &FitConfig, data: &FitData, solver: String) -> FitRecord {
-        let unused = config.unused_settings(data);
-        let elsewhere = ["model", "hidden", "activation", "dropout", "seed"];
+    pub(crate) fn of(config: &FitConfig, data: &DataShape, solver: String) -> FitRecord {
+        let unused = config.unused_settings_on(data);
+        let elsewhere = [
+            "model",
+            "hidden",
+            "activation",
+            "dropout",
+            "seed",
+            "n_layer",
+            "n_head",
+            "n_embd",
+            "block_size",
+        ];
         let mut settings = match serde_json::to_value(config) {
             Ok(serde_json::Value::Object(m)) => m.into_iter().collect(),
             _ => BTreeMap::new(),

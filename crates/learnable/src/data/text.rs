@@ -1,23 +1,12 @@
-//! Token streams for language models: a batch of token windows ([`Tokens`]) and the batch source
-//! that cuts a stream into next-token examples ([`TokenWindows`]), as nanoGPT's `get_batch`:
+//! Token streams for language models: the batch source that cuts a stream into next-token
+//! examples ([`TokenWindows`], batches of [`Tokens`]), as nanoGPT's `get_batch`:
 //! example `i` is the window of `block_size` tokens starting at token `i`, and its targets are
 //! the same window shifted by one token.
 
 use crate::error::{Error, Result};
+use crate::models::gpt::Tokens;
 use crate::rng::Rng;
 use crate::train::{BatchSource, Targets};
-
-/// One batch of token windows: `ids` holds `batch` rows of `time` token ids, row-major
-/// (`[batch, time]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tokens {
-    /// Token ids, `batch * time` of them.
-    pub ids: Vec<usize>,
-    /// Rows (windows).
-    pub batch: usize,
-    /// Tokens per row.
-    pub time: usize,
-}
 
 /// A token stream as next-token examples: window `i` is `ids[s .. s + block_size]` with targets
 /// `ids[s + 1 .. s + block_size + 1]`, where `s` is the window's start (every start by default,

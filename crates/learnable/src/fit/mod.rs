@@ -101,7 +101,7 @@ pub fn fit_with(
         let (store, net, solver) = fit_exact(config, data, &mut warnings)?;
         (store, net, solver, None, None)
     };
-    let mut record = FitRecord::of(config, data, solver);
+    let mut record = FitRecord::of(config, &data.shape(), solver);
     record.class_weight = class_weights(config, data)?;
     let mut model = TrainedModel::from_fit(config, data, store, net, record, history, scaling)?;
     model.warnings = warnings;

@@ -1,0 +1,523 @@
+//! A language model's life: text to tokens, training through the one loop
+//! ([`crate::train::fit`], with step-based epochs), the model directory (the same
+//! [`ModelDir`] files: config.json, model.safetensors, history.csv, checkpoint/) and generation.
+//!
+//! ```no_run
+//! use learnable::fit::{FitConfig, FitOptions, ModelKind};
+//! use learnable::lm::{TextData, TextSource, fit_lm};
+//!
+//! let config = FitConfig { max_steps: 200, ..FitConfig::defaults(ModelKind::Gpt) };
+//! let data = TextData::prepare(&TextSource::Bundled("tiny_shakespeare".into()), &config, 0.1)?;
+//! let model = fit_lm(&config, &data, FitOptions::default())?;
+//! model.save("runs/shakespeare")?;
+//! let text = model.generate_text("ROMEO:", 100, &Default::default(), 0, |_| true)?;
+//! # Ok::<(), learnable::Error>(())
+//! ```
+//!
+//! The directory is readable by Hugging Face transformers: config.json is a `GPT2Config`
+//! (`model_type` `gpt2`) with learnable's own record under the key `learnable`, and
+//! model.safetensors holds `GPT2LMHeadModel`'s tensors (Conv1D weights `[in, out]`), so
+//! `GPT2LMHeadModel.from_pretrained(DIR)` loads it. The character vocabulary is stored in
+//! config.json (`learnable.tokenizer.chars`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::Checkpointer;
+use crate::data::text::TokenWindows;
+use crate::error::{Error, Result};
+use crate::fit::{DataShape, FitConfig, FitOptions};
+use crate::model_dir::{FitRecord, ModelDir, sha256_hex};
+use crate::models::gpt::{Gpt, GptConfig, generate, hf};
+use crate::param::ParamStore;
+use crate::rng::Rng;
+use crate::sampling::SamplingConfig;
+use crate::tokenizer::{CharTokenizer, Tokenizer};
+use crate::train::{self, Both, Observer, Silent, TrainState};
+
+/// `format` of learnable's record in a language model's config.json.
+pub const LM_FORMAT: &str = "learnable-lm";
+/// Its version.
+pub const LM_FORMAT_VERSION: u32 = 1;
+
+/// Where a training text comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextSource {
+    /// A bundled corpus by name ([`crate::data::bundled::texts`]).
+    Bundled(String),
+    /// A UTF-8 text file.
+    File(PathBuf),
+}
+
+impl TextSource {
+    /// The text.
+    ///
+    /// # Errors
+    /// The bundled corpus' errors; [`Error::Io`] naming the file; [`Error::Data`] for a file
+    /// that is not UTF-8 (naming the byte offset) or holds no text.
+    pub fn read(&self) -> Result<String> {
+        let text = match self {
+            TextSource::Bundled(n) => crate::data::bundled::load_text(n)?,
+            TextSource::File(p) => {
+                let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+                String::from_utf8(bytes).map_err(|e| {
+                    Error::Data(format!(
+                        "{}: not UTF-8 text (invalid byte at offset {})",
+                        p.display(),
+                        e.utf8_error().valid_up_to()
+                    ))
+                })?
+            }
+        };
+        if text.is_empty() {
+            return Err(Error::Data(format!("{}: the text is empty", self.name())));
+        }
+        Ok(text)
+    }
+
+    /// The corpus name, or the file path.
+    pub fn name(&self) -> String {
+        match self {
+            TextSource::Bundled(n) => n.clone(),
+            TextSource::File(p) => p.display().to_string(),
+        }
+    }
+
+    /// A short name for paths: the corpus name or the file's stem.
+    pub fn short_name(&self) -> String {
+        match self {
+            TextSource::Bundled(n) => n.clone(),
+            TextSource::File(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "text".into()),
+        }
+    }
+}
+
+/// A text ready for training: its character vocabulary, the training windows (every start)
+/// and a fixed seeded sample of `eval_iters · batch_size` validation windows from the last
+/// `val_fraction` of the text.
+#[derive(Clone, Debug)]
+pub struct TextData {
+    /// Where the text came from.
+    pub source: TextSource,
+    /// Fraction of the text (its end) held out for validation.
+    pub val_fraction: f64,
+    /// The vocabulary of the whole text.
+    pub tokenizer: CharTokenizer,
+    /// Training windows.
+    pub train: TokenWindows,
+    /// Validation windows, if the validation part holds one.
+    pub val: Option<TokenWindows>,
+    /// Tokens of the whole text.
+    pub n_tokens: usize,
+}
+
+impl TextData {
+    /// Reads `source`, builds the character vocabulary and cuts the token stream: the first
+    /// `1 − val_fraction` trains, the rest validates (nanoGPT's shakespeare_char `prepare.py`).
+    ///
+    /// # Errors
+    /// The source's errors; [`Error::InvalidArgument`] naming `val_fraction` outside `[0, 1)`;
+    /// [`Error::Data`] when the training part is shorter than `block_size + 1` tokens.
+    pub fn prepare(source: &TextSource, config: &FitConfig, val_fraction: f64) -> Result<TextData> {
+        let text = source.read()?;
+        let tokenizer = CharTokenizer::from_text(&text)?;
+        let ids = tokenizer.encode(&text)?;
+        let n_tokens = ids.len();
+        let (train_ids, val_ids) = crate::data::text::split_tokens(&ids, val_fraction)?;
+        let train = TokenWindows::new(train_ids, config.block_size).map_err(|e| match e {
+            Error::Data(m) => Error::Data(format!("{}: training part: {m}", source.name())),
+            e => e,
+        })?;
+        let val = if val_ids.len() > config.block_size {
+            Some(TokenWindows::sampled(
+                val_ids,
+                config.block_size,
+                config.eval_iters * config.batch_size,
+                config.seed,
+            )?)
+        } else {
+            None
+        };
+        Ok(TextData {
+            source: source.clone(),
+            val_fraction,
+            tokenizer,
+            train,
+            val,
+            n_tokens,
+        })
+    }
+
+    /// What the fit configuration needs to know of the text.
+    pub fn shape(&self) -> DataShape {
+        DataShape {
+            validation: self.val.is_some(),
+            classification: true,
+            val_size: crate::data::split::SplitSize::Fraction(self.val_fraction),
+        }
+    }
+
+    /// The architecture `config` asks for on this text's vocabulary (biases on, as GPT-2).
+    pub fn gpt_config(&self, config: &FitConfig) -> GptConfig {
+        GptConfig {
+            n_layer: config.n_layer,
+            n_head: config.n_head,
+            n_embd: config.n_embd,
+            block_size: config.block_size,
+            vocab_size: self.tokenizer.vocab_size(),
+            dropout: config.dropout,
+            bias: true,
+        }
+    }
+
+    /// The settings a resumed run must repeat (see [`FitConfig::resume_settings`]).
+    pub fn resume_settings(&self, config: &FitConfig) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(config) {
+            for (k, v) in m {
+                let s = match v {
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Null => "(none)".into(),
+                    v => v.to_string(),
+                };
+                out.insert(k, s);
+            }
+        }
+        for k in [
+            "epochs",
+            "patience",
+            "learning_rate",
+            "max_steps",
+            "max_time",
+        ] {
+            out.remove(k);
+        }
+        out.insert("source".into(), self.source.name());
+        out.insert("val_fraction".into(), self.val_fraction.to_string());
+        out
+    }
+}
+
+/// learnable's record in a language model's config.json (under the key `learnable`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LmRecord {
+    /// Always [`LM_FORMAT`].
+    pub format: String,
+    /// [`LM_FORMAT_VERSION`].
+    pub version: u32,
+    /// `gpt`.
+    pub kind: String,
+    /// The tokenizer: `{"chars": [...]}` (characters in id order).
+    pub tokenizer: serde_json::Value,
+    /// Where the training text came from.
+    pub source: TextSource,
+    /// Fraction of the text held out for validation.
+    pub val_fraction: f64,
+    /// Seed of initialisation, batches and dropout.
+    pub seed: u64,
+    /// How the fit ran.
+    pub training: FitRecord,
+    /// Metrics at the end of training: `val_loss` (nats per token), `val_bits_per_char`,
+    /// `val_perplexity`, `train_seconds`, `tokens_per_second`.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// SHA-256 of model.safetensors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
+}
+
+/// A trained language model: architecture, parameters, tokenizer and record.
+#[derive(Clone, Debug)]
+pub struct LanguageModel {
+    /// The architecture.
+    pub config: GptConfig,
+    /// Parameters, under GPT-2's names in `[out, in]` layout.
+    pub store: ParamStore,
+    /// The network bound to `store`.
+    pub net: Gpt,
+    /// The character vocabulary.
+    pub tokenizer: CharTokenizer,
+    /// learnable's record.
+    pub record: LmRecord,
+    /// The loop's state and history, when trained in this process.
+    pub history: Option<TrainState>,
+}
+
+/// Trains a GPT on `data` through the one training loop ([`crate::train::fit`]): random
+/// windows, `eval_interval` steps per evaluation round, cross-entropy over the vocabulary,
+/// AdamW with weight decay on matrices only, the configured schedule and clipping,
+/// checkpoints and resume as for every model ([`Checkpointer`]).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a configuration that is not a `gpt` or has an invalid setting;
+/// [`Error::Diverged`]; checkpoint and resume errors as [`crate::fit::fit_with`].
+pub fn fit_lm(
+    config: &FitConfig,
+    data: &TextData,
+    options: FitOptions<'_>,
+) -> Result<LanguageModel> {
+    let started = Instant::now();
+    if !config.model.is_language_model() {
+        return Err(Error::invalid(
+            "model",
+            config.model,
+            "gpt (a language model) for a text",
+        ));
+    }
+    config.validate()?;
+    let gpt_config = data.gpt_config(config);
+    gpt_config.validate()?;
+    let mut store = ParamStore::new();
+    let net = Gpt::new(
+        gpt_config.clone(),
+        &mut store,
+        &mut Rng::new(config.seed, "init"),
+    )?;
+    store.decay_matrices_only();
+    let mut opt = config.optimizer_config().build()?;
+    let cfg = config.train_config(data.train.windows());
+    cfg.validate()?;
+    let FitOptions {
+        checkpoint_dir,
+        resume,
+        observer,
+    } = options;
+    if resume && checkpoint_dir.is_none() {
+        return Err(Error::invalid(
+            "resume",
+            true,
+            "only with a checkpoint directory to resume from",
+        ));
+    }
+    let mut silent = Silent;
+    let user: &mut dyn Observer = match observer {
+        Some(o) => o,
+        None => &mut silent,
+    };
+    let mut checkpointer = None;
+    let mut restored = None;
+    if let Some(dir) = checkpoint_dir {
+        let mut ck = Checkpointer::new(dir.clone(), data.resume_settings(config));
+        if resume {
+            restored = Some(ck.resume(&mut store, opt.as_mut())?);
+        } else {
+            crate::checkpoint::recover(&dir)?;
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
+        }
+        checkpointer = Some(ck);
+    }
+    let mut both;
+    let watcher: &mut dyn Observer = match checkpointer.as_mut() {
+        Some(ck) => {
+            both = Both(ck, user);
+            &mut both
+        }
+        None => user,
+    };
+    let state = train::fit(
+        &net,
+        &mut store,
+        opt.as_mut(),
+        &data.train,
+        data.val.as_ref(),
+        &cfg,
+        restored,
+        watcher,
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut record = FitRecord::of(config, &data.shape(), "gradient descent".into());
+    record.stop_reason = state.stop_reason.clone();
+    record.best_val_loss = state.best;
+    let mut metrics = BTreeMap::new();
+    if let Some(val) = &data.val {
+        let (loss, accuracy) = train::evaluate(&net, &store, val, &cfg)?;
+        metrics.insert("val_loss".into(), loss);
+        metrics.insert("val_accuracy".into(), accuracy);
+        metrics.insert("val_bits_per_char".into(), loss / std::f64::consts::LN_2);
+        metrics.insert("val_perplexity".into(), loss.exp());
+    }
+    metrics.insert("train_seconds".into(), seconds);
+    let tokens = state.global_step as f64 * (cfg.batch_size * config.block_size) as f64;
+    metrics.insert("tokens_per_second".into(), tokens / seconds.max(1e-9));
+    let record = LmRecord {
+        format: LM_FORMAT.into(),
+        version: LM_FORMAT_VERSION,
+        kind: config.model.to_string(),
+        tokenizer: serde_json::to_value(&data.tokenizer)
+            .map_err(|e| Error::Other(e.to_string()))?,
+        source: data.source.clone(),
+        val_fraction: data.val_fraction,
+        seed: config.seed,
+        training: record,
+        metrics,
+        weights_sha256: None,
+    };
+    Ok(LanguageModel {
+        config: gpt_config,
+        store,
+        net,
+        tokenizer: data.tokenizer.clone(),
+        record,
+        history: Some(state),
+    })
+}
+
+impl LanguageModel {
+    /// Generates up to `max_new_tokens` characters after `prompt` (see
+    /// [`crate::models::gpt::generate`]); each new token's text goes to `on_text` as it is
+    /// drawn (return `false` to stop). A prompt longer than `block_size` tokens is cropped from
+    /// the left by the generator.
+    ///
+    /// # Errors
+    /// [`Error::Data`] naming a prompt character outside the vocabulary and its position;
+    /// [`Error::InvalidArgument`] for an empty prompt; sampling errors.
+    pub fn generate_text(
+        &self,
+        prompt: &str,
+        max_new_tokens: usize,
+        sampling: &SamplingConfig,
+        seed: u64,
+        mut on_text: impl FnMut(&str) -> bool,
+    ) -> Result<String> {
+        let ids = self.tokenizer.encode(prompt)?;
+        let mut out = String::new();
+        let mut decode_error = None;
+        generate(
+            &self.net,
+            &self.store,
+            &ids,
+            max_new_tokens,
+            sampling,
+            seed,
+            |id| match self.tokenizer.decode(&[id]) {
+                Ok(s) => {
+                    out.push_str(&s);
+                    on_text(&s)
+                }
+                Err(e) => {
+                    decode_error = Some(e);
+                    false
+                }
+            },
+        )?;
+        match decode_error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Writes the model directory as one unit: history.csv, model.safetensors (transformers'
+    /// `GPT2LMHeadModel` tensors), then config.json (a `GPT2Config` plus `learnable`, with the
+    /// weights' SHA-256) last, each atomically.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file that could not be written.
+    pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let md = ModelDir::new(dir.as_ref());
+        std::fs::create_dir_all(&md.dir).map_err(|e| Error::io(&md.dir, e))?;
+        md.clean_temporary_files();
+        let tensors = hf::to_hf_tensors(&self.store)?;
+        let weights =
+            crate::io::safetensors_bytes(tensors.iter().map(|(n, t)| (n.as_str(), t)), None)?;
+        let mut record = self.record.clone();
+        record.weights_sha256 = Some(sha256_hex(&weights));
+        let mut config = self.config.to_hf_config();
+        config["learnable"] =
+            serde_json::to_value(&record).map_err(|e| Error::Other(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&config).map_err(|e| Error::Other(e.to_string()))?;
+        if let Some(h) = &self.history {
+            crate::io::write_atomic(md.history(), h.history_csv().as_bytes())?;
+        }
+        crate::io::write_atomic(md.weights(), &weights)?;
+        crate::io::write_atomic(md.config(), text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Loads a language model directory written by [`LanguageModel::save`]: config.json, then
+    /// model.safetensors (its SHA-256 checked, tensors through the hardened reader, names and
+    /// shapes checked by [`Gpt::from_store`], values finite).
+    ///
+    /// # Errors
+    /// [`Error::Format`] naming config.json and the field for a config that is not a learnable
+    /// language model; the weights' errors as for every model directory.
+    pub fn load(dir: impl AsRef<Path>) -> Result<LanguageModel> {
+        let md = ModelDir::new(dir.as_ref());
+        let path = md.config();
+        let text = crate::io::read_to_string_capped(
+            &path,
+            crate::model_dir::MAX_CONFIG_BYTES,
+            "model config",
+        )?;
+        let value: serde_json::Value = crate::io::parse_json(&text, &path.display().to_string())?;
+        let bad = |reason: String| Error::Format {
+            path: path.display().to_string(),
+            reason,
+        };
+        let record: LmRecord =
+            serde_json::from_value(value.get("learnable").cloned().ok_or_else(|| {
+                bad("no `learnable` record: not a language model written by learnable".into())
+            })?)
+            .map_err(|e| bad(format!("learnable: {e}")))?;
+        let field = |k: &str| -> Result<usize> {
+            value
+                .get(k)
+                .and_then(|v| v.as_u64())
+                .map(|v| v as usize)
+                .ok_or_else(|| bad(format!("`{k}` is missing or not a whole number >= 0")))
+        };
+        let tokenizer: CharTokenizer = serde_json::from_value(record.tokenizer.clone())
+            .map_err(|e| bad(format!("learnable.tokenizer: {e}")))?;
+        let config = GptConfig {
+            n_layer: field("n_layer")?,
+            n_head: field("n_head")?,
+            n_embd: field("n_embd")?,
+            block_size: field("n_positions")?,
+            vocab_size: field("vocab_size")?,
+            dropout: 0.0,
+            bias: true,
+        };
+        config.validate()?;
+        if config.vocab_size != tokenizer.vocab_size() {
+            return Err(bad(format!(
+                "vocab_size {} but the tokenizer has {} characters",
+                config.vocab_size,
+                tokenizer.vocab_size()
+            )));
+        }
+        let weights = md.weights();
+        crate::size::safetensors_header::open_header(&weights)?;
+        let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
+        if let Some(want) = &record.weights_sha256 {
+            if &sha256_hex(&bytes) != want {
+                return Err(Error::Format {
+                    path: weights.display().to_string(),
+                    reason: format!(
+                        "its SHA-256 differs from the one in {}: the weights and the config come from different saves",
+                        path.display()
+                    ),
+                });
+            }
+        }
+        let tensors = crate::io::parse_safetensors(&bytes, &weights.display().to_string())?;
+        let store = hf::from_hf_tensors(tensors)?;
+        let net = Gpt::from_store(config.clone(), &store)?;
+        Ok(LanguageModel {
+            config,
+            store,
+            net,
+            tokenizer,
+            record,
+            history: None,
+        })
+    }
+}
