@@ -52,6 +52,8 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("eval_interval", "--eval-interval"),
     ("eval_iters", "--eval-iters"),
     ("max_time", "--max-time"),
+    ("prompt", "--prompt"),
+    ("max_new_tokens", "--max-new-tokens"),
     ("patience", "--patience"),
     ("alpha", "--alpha"),
     ("C", "--C"),

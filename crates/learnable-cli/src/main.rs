@@ -25,6 +25,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Write predictions (and probabilities or logits) of a trained model as CSV.
     Predict(cmd::predict::Args),
+    /// Generate text with a trained language model (--model gpt), streamed as it is drawn.
+    Generate(cmd::generate::Args),
     /// List the bundled datasets.
     Datasets(cmd::datasets::Args),
     /// Show logits, softmax, temperature and sampling for a model's output or typed values.
@@ -66,6 +68,7 @@ fn main() {
         Command::Train(a) => cmd::train::run(a, &given),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Predict(a) => cmd::predict::run(a, &given),
+        Command::Generate(a) => cmd::generate::run(a),
         Command::Datasets(a) => cmd::datasets::run(a),
         Command::Logits(a) => cmd::logits::run(a),
         Command::Params(a) => cmd::params::run(a),

@@ -15,14 +15,24 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     metric: &'static str,
     epochs: usize,
+    /// A language model's rounds: `(steps per round, max steps, tokens per step)`; lines then
+    /// name steps and tokens per second instead of epochs.
+    steps: Option<(usize, usize, usize)>,
     legend_shown: bool,
     checkpoint: PathBuf,
 }
 
 impl Progress {
-    /// A progress display for `epochs` epochs of a classifier (`accuracy` column) or a
-    /// regression (`r2`); `checkpoint` is named when a run resumes. `quiet`: no bar.
-    pub fn new(classification: bool, epochs: usize, checkpoint: PathBuf, quiet: bool) -> Self {
+    /// A progress display for `epochs` epochs with the metric column `metric` (`accuracy`,
+    /// `r2`); `steps` for a language model (see the field); `checkpoint` is named when a run
+    /// resumes. `quiet`: no bar.
+    pub fn new(
+        metric: &'static str,
+        epochs: usize,
+        steps: Option<(usize, usize, usize)>,
+        checkpoint: PathBuf,
+        quiet: bool,
+    ) -> Self {
         let bar = (std::io::stderr().is_terminal() && !quiet).then(|| {
             let b = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
             if let Ok(style) =
@@ -34,8 +44,9 @@ impl Progress {
         });
         Progress {
             bar,
-            metric: if classification { "accuracy" } else { "r2" },
+            metric,
             epochs,
+            steps,
             legend_shown: false,
             checkpoint,
         }
@@ -105,6 +116,16 @@ impl Observer for Progress {
             ),
             _ => String::new(),
         };
+        if let Some((per_round, max_steps, tokens_per_step)) = self.steps {
+            let step = (r.epoch * per_round).min(max_steps);
+            let width = max_steps.to_string().len();
+            let tps = (per_round * tokens_per_step) as f64 / r.seconds.max(1e-9);
+            self.println(&format!(
+                "step {step:>width$}/{max_steps}  loss {:.4}{val}  lr {:.1e}  {:.0} tok/s  {:.1}s",
+                r.train_loss, r.learning_rate, tps, r.seconds
+            ));
+            return Ok(());
+        }
         let width = self.epochs.to_string().len();
         self.println(&format!(
             "epoch {:>width$}/{}  loss {:.4}  {metric} {:.4}{val}  lr {:.1e}  {:.1}s",

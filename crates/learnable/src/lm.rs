@@ -452,6 +452,12 @@ impl LanguageModel {
     /// language model; the weights' errors as for every model directory.
     pub fn load(dir: impl AsRef<Path>) -> Result<LanguageModel> {
         let md = ModelDir::new(dir.as_ref());
+        if !md.dir.is_dir() {
+            return Err(Error::Missing(format!(
+                "model directory {} does not exist",
+                md.dir.display()
+            )));
+        }
         let path = md.config();
         let text = crate::io::read_to_string_capped(
             &path,

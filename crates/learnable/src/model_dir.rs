@@ -173,6 +173,14 @@ impl ModelConfig {
             serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
         let format = v.get("format").and_then(|f| f.as_str()).unwrap_or("");
         let version = v.get("version").and_then(|f| f.as_u64());
+        if v.get("model_type").is_some() {
+            return Err(Error::invalid(
+                "model directory",
+                path.parent().unwrap_or(path).display(),
+                "a tabular model (linear, ridge, logistic, softmax or mlp): this directory holds a \
+                 language model (gpt); use `learnable generate --model DIR --prompt TEXT`",
+            ));
+        }
         if format != FORMAT {
             return Err(bad(format!(
                 "not a learnable model config (format {format:?}, expected {FORMAT:?})"

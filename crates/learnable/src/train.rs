@@ -622,7 +622,10 @@ where
                 cfg.max_seconds.unwrap_or_default()
             ));
         } else if epoch == cfg.epochs {
-            state.stop_reason = Some(format!("completed {epoch} epochs"));
+            state.stop_reason = Some(match cfg.steps_per_epoch {
+                Some(_) => format!("completed {} steps", state.global_step),
+                None => format!("completed {epoch} epochs"),
+            });
         }
         observer.on_epoch(store, opt, &state, is_best)?;
         if stop {

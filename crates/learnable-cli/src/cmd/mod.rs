@@ -2,7 +2,9 @@
 
 pub mod datasets;
 pub mod eval;
+pub mod generate;
 pub mod logits;
 pub mod params;
 pub mod predict;
 pub mod train;
+pub mod train_lm;

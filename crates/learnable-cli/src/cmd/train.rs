@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use learnable::fit::{self, FitConfig, FitData, FitOptions};
+use learnable::fit::{self, DataShape, FitConfig, FitData, FitOptions};
 use learnable::model_dir::ModelDir;
 use learnable::models::mlp::Activation;
 
@@ -115,6 +115,10 @@ pub struct Args {
     /// Stop after the first epoch (gpt: evaluation) past this many seconds of training.
     #[arg(long, allow_negative_numbers = true)]
     pub max_time: Option<f64>,
+    /// gpt: a UTF-8 text file to train on (the last --val-fraction of it validates), instead of
+    /// --dataset tiny_shakespeare.
+    #[arg(long, conflicts_with_all = ["data", "dataset"])]
+    pub text: Option<PathBuf>,
     /// Output directory of the model (default: runs/<data>-<model>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -168,15 +172,20 @@ impl Args {
 
 /// The options the user typed that this run ignores, one line each (`--hidden has no effect
 /// with --model linear (closed-form solver)`): the library's list, in flag words.
-fn ignored_options(args: &Args, given: &Given, config: &FitConfig, data: &FitData) -> Vec<String> {
+pub fn ignored_options(
+    args: &Args,
+    given: &Given,
+    config: &FitConfig,
+    data: &DataShape,
+) -> Vec<String> {
     let (val_flag, val_value) = args.data.val_setting();
     let mut lines: Vec<String> = config
-        .unused_settings(data)
+        .unused_settings_on(data)
         .into_iter()
         .filter(|(setting, _)| given.has(setting))
         .map(|(setting, why)| {
             let why = why.replace(
-                &format!("`val_size` {}", data.options.val_size),
+                &format!("`val_size` {}", data.val_size),
                 &format!("{val_flag} {val_value}"),
             );
             let flag = flags::flag_for(setting).unwrap_or(setting);
@@ -197,6 +206,12 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
     let config = args.fit_config();
     // Validate the settings before loading anything, so a typo costs no time.
     config.validate()?;
+    if config.model.is_language_model() {
+        return crate::cmd::train_lm::run(&args, given, &config);
+    }
+    if args.text.is_some() {
+        bail!("--text is the training text of a language model: add --model gpt");
+    }
     let source = args.data.source()?;
     let mut options = args.data.options()?;
     // The model kind already says the task of a CSV target (a whole-number target of a linear
@@ -222,7 +237,7 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
     if let Some(note) = crate::prep::categorical_note(&data.guessed_categorical) {
         eprintln!("{note}");
     }
-    print_warnings(&ignored_options(&args, given, &config, &data));
+    print_warnings(&ignored_options(&args, given, &config, &data.shape()));
     let classes = data.classes().map(|c| c.len());
     println!(
         "data: {} — {} train, {} validation, {} test rows, {} features{}",
@@ -253,7 +268,13 @@ pub fn run(args: Args, given: &Given) -> Result<()> {
         );
     }
     let ckpt = md.checkpoint();
-    let mut progress = Progress::new(classes.is_some(), config.epochs, ckpt.clone(), args.quiet);
+    let mut progress = Progress::new(
+        if classes.is_some() { "accuracy" } else { "r2" },
+        config.epochs,
+        None,
+        ckpt.clone(),
+        args.quiet,
+    );
     let options = FitOptions {
         checkpoint_dir: Some(ckpt.clone()),
         resume: args.resume,

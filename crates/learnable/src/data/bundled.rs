@@ -180,6 +180,16 @@ pub fn list() -> &'static [Info] {
 
 /// The entry of `name`; errors with the list of known names if there is none.
 pub fn info(name: &str) -> Result<&'static Info> {
+    if is_text(name) {
+        return Err(Error::invalid(
+            "dataset",
+            name,
+            &format!(
+                "a table ({}): {name} is a text, for a language model (`model` gpt)",
+                INFOS.iter().map(|i| i.name).collect::<Vec<_>>().join(" | ")
+            ),
+        ));
+    }
     INFOS.iter().find(|i| i.name == name).ok_or_else(|| {
         let known: Vec<&str> = INFOS.iter().map(|i| i.name).collect();
         Error::invalid("dataset", name, &known.join(" | "))
