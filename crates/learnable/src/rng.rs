@@ -6,8 +6,8 @@
 //! FNV-1a hash of the stream name. Conversions to floats are written here, not taken from `rand`,
 //! so that a `rand` upgrade can never change a result.
 
-use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 /// A named, seeded random stream. Same seed and name give the same numbers, always.
 #[derive(Clone, Debug)]

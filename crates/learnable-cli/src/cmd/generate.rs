@@ -14,9 +14,11 @@ use crate::flags;
 
 /// Arguments of `learnable generate`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  learnable generate --model runs/tiny_shakespeare-gpt --prompt 'ROMEO:'\n  \
+#[command(
+    after_help = "Examples:\n  learnable generate --model runs/tiny_shakespeare-gpt --prompt 'ROMEO:'\n  \
 learnable generate --model runs/tiny_shakespeare-gpt --prompt 'ROMEO:' --temperature 0\n  \
-learnable generate --model runs/tiny_shakespeare-gpt --prompt 'First' --top-k 10 --seed 3 --num-samples 2")]
+learnable generate --model runs/tiny_shakespeare-gpt --prompt 'First' --top-k 10 --seed 3 --num-samples 2"
+)]
 pub struct Args {
     /// Model directory written by `learnable train --model gpt`.
     #[arg(long)]
@@ -93,7 +95,9 @@ pub fn run(args: Args) -> Result<()> {
                     write_error = Some(e);
                     return false;
                 }
-                args.stop.as_ref().is_none_or(|s| !produced.ends_with(s.as_str()))
+                args.stop
+                    .as_ref()
+                    .is_none_or(|s| !produced.ends_with(s.as_str()))
             },
         )?;
         if let Some(e) = write_error {

@@ -52,7 +52,9 @@ pub fn run(args: &Args, given: &Given, config: &FitConfig) -> Result<()> {
         data.n_tokens,
         gpt.vocab_size,
         data.train.windows(),
-        data.val.as_ref().map_or(0, |v| learnable::train::BatchSource::len(v))
+        data.val
+            .as_ref()
+            .map_or(0, |v| learnable::train::BatchSource::len(v))
     );
     println!(
         "model: gpt {} layers, {} heads, {} wide, context {}, vocabulary {} ({} parameters); {} steps, batch {}, {} lr {}",
