@@ -59,7 +59,7 @@ fn an_epoch_is_steps_per_epoch_steps_of_random_batches() {
     let (a, state) = run(3);
     assert_eq!(state.global_step, 15);
     assert_eq!(state.history.len(), 3);
-    assert_eq!(state.stop_reason.as_deref(), Some("completed 3 epochs"));
+    assert_eq!(state.stop_reason.as_deref(), Some("completed 15 steps"));
     // Accuracy is a fraction of the targets seen (20 per epoch here), so it is in [0, 1].
     for r in &state.history {
         assert!((0.0..=1.0).contains(&r.train_metric), "{r:?}");
