@@ -208,6 +208,38 @@ fn kv_cache_token_by_token_equals_the_full_forward_bit_for_bit_at_1_and_2_thread
 }
 
 #[test]
+fn the_unpacked_path_is_bit_identical_token_by_token_too() {
+    // What CPUs without AVX2+FMA run (one-row gemm): the same guarantee.
+    let r = reference();
+    let (model, store) = tiny_model();
+    let run = || {
+        let p = model.prepare_unpacked(&store);
+        let full = p.forward_cached(&r.ids, &mut model.new_cache()).unwrap();
+        let mut cache = model.new_cache();
+        let rows: Vec<u32> = r
+            .ids
+            .iter()
+            .flat_map(|&id| bits(&p.forward_cached(&[id], &mut cache).unwrap()))
+            .collect();
+        (bits(&full), rows)
+    };
+    let (full1, rows1) = with_threads(1, run);
+    let (full2, rows2) = with_threads(2, run);
+    assert_eq!(full1, rows1);
+    assert_eq!(full1, full2);
+    assert_eq!(rows1, rows2);
+    let packed = model.forward_inference(&store, &r.ids).unwrap();
+    let unpacked = Tensor::new(
+        full1.iter().map(|&b| f32::from_bits(b)).collect(),
+        packed.shape(),
+    )
+    .unwrap();
+    let d = packed.max_abs_diff(&unpacked);
+    eprintln!("packed vs unpacked inference: max |diff| {d:.3e}");
+    assert!(d < 1e-5);
+}
+
+#[test]
 fn kv_cache_refuses_to_overflow_block_size_and_a_foreign_cache() {
     let (model, store) = tiny_model();
     let mut cache = model.new_cache();

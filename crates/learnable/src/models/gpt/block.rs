@@ -4,15 +4,18 @@
 //!
 //! Each piece holds [`ParamId`]s into a [`ParamStore`] and has two forward paths: on the tape
 //! (training, gradients) and on plain rows (inference with a [`KvCache`]). The inference path
-//! calls the same kernels row by row ([`linear_forward`] with one row, [`layer_norm_forward`],
-//! [`gelu_tanh`], [`attend_cached`]), so a row's result never depends on how many rows a call
-//! processes: a prompt fed at once and fed token by token give the same bits.
+//! uses kernels whose result for a row does not depend on the other rows of the call: the
+//! fused linear kernel with prepacked weights ([`PackedLinear`], x86-64 with AVX2+FMA; every
+//! output is the same FMA sequence whatever the batch) or else [`linear_forward`] one row at a
+//! time, then [`layer_norm_forward`], [`gelu_tanh`] and [`attend_cached`], all row by row. A
+//! prompt fed at once and fed token by token therefore give the same bits.
 
 use rayon::prelude::*;
 
 use super::config::{GptConfig, LN_EPS};
 use super::kv_cache::KvCache;
 use crate::error::{Error, Result};
+use crate::kernels::fused_linear::{Epilogue, PackedLinear};
 use crate::ops::activation::{Gelu, gelu_tanh};
 use crate::ops::attention::attend_cached;
 use crate::ops::layer_norm::layer_norm_forward;
@@ -84,16 +87,35 @@ impl Linear {
         tape.linear(x, w, b)
     }
 
-    /// Inference on `n` rows: `x [n, in]` → `[n, out]`, each row through [`linear_forward`]
-    /// with one row (rows in parallel; a row's bits do not depend on `n` or the thread count).
-    pub fn rows(&self, store: &ParamStore, x: &[f32], n: usize) -> Vec<f32> {
+    /// This layer's weight and bias packed for the fused kernel; `None` where it does not run
+    /// (no AVX2/FMA).
+    pub fn pack(&self, store: &ParamStore) -> Option<PackedLinear> {
         let w = store.value(self.weight).data();
         let b = self.bias.map(|b| store.value(b).data());
+        PackedLinear::new(w, b, self.out, self.inp)
+    }
+
+    /// Inference on `n` rows: `x [n, in]` → `[n, out]`, through `packed` (this layer's
+    /// [`Linear::pack`]) or else each row through [`linear_forward`] with one row (rows in
+    /// parallel). Either way a row's bits do not depend on `n` or the thread count.
+    pub fn rows(
+        &self,
+        store: &ParamStore,
+        x: &[f32],
+        n: usize,
+        packed: Option<&PackedLinear>,
+    ) -> Vec<f32> {
         let (inp, out) = (self.inp, self.out);
         let mut y = vec![0.0f32; n * out];
-        if out == 0 {
+        if out == 0 || n == 0 {
             return y;
         }
+        if let Some(p) = packed {
+            p.forward(x, &mut y, n, Epilogue::Identity);
+            return y;
+        }
+        let w = store.value(self.weight).data();
+        let b = self.bias.map(|b| store.value(b).data());
         let row = |(yr, xr): (&mut [f32], &[f32])| {
             yr.copy_from_slice(&linear_forward(xr, w, b, 1, inp, out));
         };
@@ -209,9 +231,22 @@ impl Block {
         tape.add(x, h)
     }
 
+    /// The four Linear layers packed ([`Linear::pack`]) in the order `c_attn`, `attn.c_proj`,
+    /// `c_fc`, `mlp.c_proj`; `None` where the fused kernel does not run.
+    pub fn pack(&self, store: &ParamStore) -> Option<[PackedLinear; 4]> {
+        Some([
+            self.c_attn.pack(store)?,
+            self.attn_proj.pack(store)?,
+            self.c_fc.pack(store)?,
+            self.mlp_proj.pack(store)?,
+        ])
+    }
+
     /// Inference for `n` new rows at positions `start..start + n` (the residual stream `x
     /// [n, C]`, updated in place): appends their keys and values to layer `layer` of `cache`,
-    /// then each query attends to positions `0..=` its own ([`attend_cached`]).
+    /// then each query attends to positions `0..=` its own ([`attend_cached`]). `packed`: this
+    /// block's [`Block::pack`], or `None` for the one-row `gemm` path.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn forward_cached(
         &self,
         store: &ParamStore,
@@ -220,11 +255,13 @@ impl Block {
         cache: &mut KvCache,
         layer: usize,
         start: usize,
+        packed: Option<&[PackedLinear; 4]>,
     ) {
+        let pk = |i: usize| packed.map(|p| &p[i]);
         let c = self.ln_1_width(store);
         let (nh, d) = (self.n_head, c / self.n_head);
         let h = self.ln_1.rows(store, x, n, c);
-        let qkv = self.c_attn.rows(store, &h, n);
+        let qkv = self.c_attn.rows(store, &h, n, pk(0));
         for i in 0..n {
             cache.write(layer, start + i, &qkv[i * 3 * c + c..(i + 1) * 3 * c]);
         }
@@ -247,16 +284,16 @@ impl Block {
                 );
             }
         });
-        let a = self.attn_proj.rows(store, &att, n);
+        let a = self.attn_proj.rows(store, &att, n, pk(1));
         for (r, v) in x.iter_mut().zip(&a) {
             *r += *v;
         }
         let h = self.ln_2.rows(store, x, n, c);
-        let mut f = self.c_fc.rows(store, &h, n);
+        let mut f = self.c_fc.rows(store, &h, n, pk(2));
         for v in &mut f {
             *v = gelu_tanh(*v as f64) as f32;
         }
-        let m = self.mlp_proj.rows(store, &f, n);
+        let m = self.mlp_proj.rows(store, &f, n, pk(3));
         for (r, v) in x.iter_mut().zip(&m) {
             *r += *v;
         }

@@ -103,9 +103,18 @@ impl GptConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::invalid("dropout", self.dropout, "[0, 1)"));
         }
+        let max_layers = crate::size::transformer::MAX_LAYERS;
+        if self.n_layer as u64 > max_layers {
+            return Err(Error::invalid(
+                "n_layer",
+                self.n_layer,
+                &format!("<= {max_layers}"),
+            ));
+        }
         let t = self.to_transformer();
         if let Err(reason) = t.validate() {
-            return Err(Error::invalid("n_layer", self.n_layer, &reason));
+            // What is left is the MLP width 4·n_embd or the total count overflowing.
+            return Err(Error::invalid("n_embd", self.n_embd, &reason));
         }
         let n = t.counts().total;
         if n > MAX_PARAMS {

@@ -7,9 +7,9 @@
 //! sees a shifted window. [`generate`] keeps a [`super::KvCache`] and feeds one token per step
 //! while the window still fits; when it is full it clears the cache and recomputes the window
 //! (which is what the shifted positions require). [`generate_uncached`] recomputes the window at
-//! every step. Both run every row through the same one-row kernels
-//! ([`super::Gpt::forward_cached`]), so they produce the same logits bit for bit and hence the
-//! same tokens, at any thread count.
+//! every step. Both run through [`super::PreparedGpt`] (weights packed once per call), whose
+//! result for a row does not depend on the other rows fed with it, so they produce the same
+//! logits bit for bit and hence the same tokens, at any thread count.
 
 use super::{Gpt, LogitRows};
 use crate::error::{Error, Result};
@@ -106,6 +106,7 @@ fn run(
     let mut seq = prompt.to_vec();
     let mut out = Vec::with_capacity(max_new_tokens);
     let mut cache = model.new_cache();
+    let prepared = model.prepare(store);
     for _ in 0..max_new_tokens {
         let window = &seq[seq.len().saturating_sub(bs)..];
         let feed = if use_cache && !cache.is_empty() && cache.len() < bs {
@@ -115,7 +116,7 @@ fn run(
             cache.clear();
             window
         };
-        let logits = model.forward_cached_rows(store, feed, &mut cache, LogitRows::Last)?;
+        let logits = prepared.forward_cached_rows(feed, &mut cache, LogitRows::Last)?;
         let token = sampler.sample(logits.data(), &seq)?.index;
         seq.push(token);
         out.push(token);

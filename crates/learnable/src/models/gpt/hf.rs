@@ -70,12 +70,11 @@ fn order_key(name: &str) -> (usize, usize, usize, String) {
         "ln_f.weight" => (3, 0, 0, String::new()),
         "ln_f.bias" => (3, 0, 1, String::new()),
         _ => {
-            if let Some(b) = rest.strip_prefix("h.") {
-                if let Some((i, p)) = b.split_once('.') {
-                    if let (Ok(i), Some(j)) = (i.parse(), BLOCK.iter().position(|s| *s == p)) {
-                        return (2, i, j, String::new());
-                    }
-                }
+            if let Some(b) = rest.strip_prefix("h.")
+                && let Some((i, p)) = b.split_once('.')
+                && let (Ok(i), Some(j)) = (i.parse(), BLOCK.iter().position(|s| *s == p))
+            {
+                return (2, i, j, String::new());
             }
             (4, 0, 0, name.to_string())
         }
@@ -119,14 +118,14 @@ pub fn from_hf_tensors(tensors: BTreeMap<String, Tensor>) -> Result<ParamStore> 
     }
     if let Some(head) = lm_head {
         let wte = named.iter().find(|(n, _)| n == "transformer.wte.weight");
-        if let Some((_, wte)) = wte {
-            if head.shape() != wte.shape() || head.data() != wte.data() {
-                return Err(Error::Data(
-                    "lm_head.weight differs from transformer.wte.weight: an untied output head, \
-                     which the GPT-2 architecture here does not have"
-                        .into(),
-                ));
-            }
+        if let Some((_, wte)) = wte
+            && (head.shape() != wte.shape() || head.data() != wte.data())
+        {
+            return Err(Error::Data(
+                "lm_head.weight differs from transformer.wte.weight: an untied output head, \
+                 which the GPT-2 architecture here does not have"
+                    .into(),
+            ));
         }
     }
     if let Some((name, _)) = named.iter().find(|(n, _)| order_key(n).0 == 4) {

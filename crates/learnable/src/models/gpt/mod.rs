@@ -33,6 +33,7 @@ pub use generate::{generate, generate_uncached};
 pub use kv_cache::KvCache;
 
 use crate::error::{Error, Result};
+use crate::kernels::fused_linear::PackedLinear;
 use crate::param::{ParamId, ParamStore};
 use crate::rng::Rng;
 use crate::tape::{Tape, Var};
@@ -262,9 +263,13 @@ impl Gpt {
 
     /// Inference with a KV cache: feeds `ids_new` at positions `cache.len()..` (keys and values
     /// appended to `cache`) and returns their logits `[ids_new.len(), vocab_size]`. No tape,
-    /// no dropout. Every row goes through the same one-row kernels, so feeding a sequence at
-    /// once, token by token or in any split gives the same bits, at any thread count; it agrees
-    /// with [`Gpt::forward`] to f32 rounding (the tape batches rows through other kernels).
+    /// no dropout. Every row goes through kernels whose result for a row does not depend on the
+    /// other rows (module [`block`]), so feeding a sequence at once, token by token or in any
+    /// split gives the same bits, at any thread count; it agrees with [`Gpt::forward`] to f32
+    /// rounding (the tape batches rows through other kernels).
+    ///
+    /// Packs the weights on every call (one pass over them); to feed many calls, use
+    /// [`Gpt::prepare`] once and [`PreparedGpt::forward_cached`] (same bits).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] naming `block_size` if the cache would exceed it (crop the
@@ -276,7 +281,7 @@ impl Gpt {
         ids_new: &[usize],
         cache: &mut KvCache,
     ) -> Result<Tensor> {
-        self.forward_cached_rows(store, ids_new, cache, LogitRows::All)
+        self.prepare(store).forward_cached(ids_new, cache)
     }
 
     /// [`Gpt::forward_cached`] from an empty cache: `ids` `[T]` → logits `[T, vocab_size]`
@@ -288,14 +293,76 @@ impl Gpt {
         self.forward_cached(store, ids, &mut self.new_cache())
     }
 
+    /// Packs every Linear weight once for repeated inference (see [`PreparedGpt`]); it borrows
+    /// `store`, so the weights cannot change meanwhile. Memory: a second copy of the Linear
+    /// weights and the head.
+    pub fn prepare<'a>(&'a self, store: &'a ParamStore) -> PreparedGpt<'a> {
+        let blocks: Option<Vec<[PackedLinear; 4]>> =
+            self.blocks.iter().map(|b| b.pack(store)).collect();
+        let packed = blocks.and_then(|blocks| Some((blocks, self.head().pack(store)?)));
+        PreparedGpt {
+            model: self,
+            store,
+            packed,
+        }
+    }
+
+    /// A [`PreparedGpt`] that packs nothing: every Linear runs one row at a time through
+    /// `gemm`, the path of CPUs without AVX2+FMA (for checks on a CPU that has them). Its bits
+    /// may differ from [`Gpt::prepare`]'s in the last place; each is consistent with itself.
+    pub fn prepare_unpacked<'a>(&'a self, store: &'a ParamStore) -> PreparedGpt<'a> {
+        PreparedGpt {
+            model: self,
+            store,
+            packed: None,
+        }
+    }
+
+    /// The tied output head as a Linear layer: `wte [V, C]`, no bias.
+    fn head(&self) -> Linear {
+        Linear {
+            weight: self.wte,
+            bias: None,
+            inp: self.config.n_embd,
+            out: self.config.vocab_size,
+        }
+    }
+}
+
+/// A [`Gpt`] with its Linear weights packed for the fused kernel (x86-64 with AVX2+FMA; other
+/// CPUs run the one-row `gemm` path, unpacked), for generation: [`generate`] prepares once per
+/// call. Same bits as [`Gpt::forward_cached`], which prepares on every call.
+pub struct PreparedGpt<'a> {
+    model: &'a Gpt,
+    store: &'a ParamStore,
+    /// Per block (c_attn, attn.c_proj, c_fc, mlp.c_proj), then the head; `None` without the
+    /// fused kernel.
+    packed: Option<(Vec<[PackedLinear; 4]>, PackedLinear)>,
+}
+
+impl PreparedGpt<'_> {
+    /// The model.
+    pub fn model(&self) -> &Gpt {
+        self.model
+    }
+
+    /// As [`Gpt::forward_cached`]: feeds `ids_new` at positions `cache.len()..`, returns logits
+    /// `[ids_new.len(), vocab_size]`.
+    ///
+    /// # Errors
+    /// As [`Gpt::forward_cached`].
+    pub fn forward_cached(&self, ids_new: &[usize], cache: &mut KvCache) -> Result<Tensor> {
+        self.forward_cached_rows(ids_new, cache, LogitRows::All)
+    }
+
     pub(crate) fn forward_cached_rows(
         &self,
-        store: &ParamStore,
         ids: &[usize],
         cache: &mut KvCache,
         rows: LogitRows,
     ) -> Result<Tensor> {
-        let cfg = &self.config;
+        let (model, store) = (self.model, self.store);
+        let cfg = &model.config;
         let (c, v) = (cfg.n_embd, cfg.vocab_size);
         if !cache.fits(cfg) {
             return Err(Error::invalid(
@@ -315,12 +382,12 @@ impl Gpt {
                 &format!("room for {start} cached + {n} new positions (crop the context)"),
             ));
         }
-        self.check_ids(ids, "ids")?;
+        model.check_ids(ids, "ids")?;
         if n == 0 {
             return Tensor::new(Vec::new(), &[0, v]);
         }
-        let wte = store.value(self.wte).data();
-        let wpe = store.value(self.wpe).data();
+        let wte = store.value(model.wte).data();
+        let wpe = store.value(model.wpe).data();
         let mut x = vec![0.0f32; n * c];
         for (i, (row, &id)) in x.chunks_exact_mut(c).zip(ids).enumerate() {
             let p = start + i;
@@ -332,21 +399,17 @@ impl Gpt {
                 *o = a + b;
             }
         }
-        for (l, block) in self.blocks.iter().enumerate() {
-            block.forward_cached(store, &mut x, n, cache, l, start);
+        for (l, block) in model.blocks.iter().enumerate() {
+            let packed = self.packed.as_ref().map(|(b, _)| &b[l]);
+            block.forward_cached(store, &mut x, n, cache, l, start, packed);
         }
         cache.advance(n);
         let (x, n) = match rows {
             LogitRows::All => (&x[..], n),
             LogitRows::Last => (&x[(n - 1) * c..], 1),
         };
-        let h = self.ln_f.rows(store, x, n, c);
-        let head = Linear {
-            weight: self.wte,
-            bias: None,
-            inp: c,
-            out: v,
-        };
-        Tensor::new(head.rows(store, &h, n), &[n, v])
+        let h = model.ln_f.rows(store, x, n, c);
+        let head = self.packed.as_ref().map(|(_, h)| h);
+        Tensor::new(model.head().rows(store, &h, n, head), &[n, v])
     }
 }
