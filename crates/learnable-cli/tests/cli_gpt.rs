@@ -116,6 +116,39 @@ fn a_trained_gpt_generates_its_text_greedily_and_the_same_seed_repeats() {
         assert!(text.contains(needle), "{args:?}: {text}");
         assert!(!text.contains("panicked"), "{args:?}: {text}");
     }
+    // The next-token logits after a prompt: the memorised continuation of "to be or" is a
+    // space, and the JSON lists every token of the vocabulary.
+    let o = learnable(d)
+        .args(["logits", "--model", "m", "--prompt", "to be or", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out_str(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let logits: Vec<f64> = v["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(logits.len(), 15);
+    let best = (0..logits.len())
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap();
+    assert_eq!(v["labels"][best], "' '", "{v}");
+    assert_eq!(v["model"]["prompt"], "to be or");
+    let o = learnable(d)
+        .args([
+            "logits", "--model", "m", "--prompt", "to be or", "--top", "3",
+        ])
+        .output()
+        .unwrap();
+    let text = out_str(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("the next token after the prompt \"to be or\""),
+        "{text}"
+    );
+
     // config.json reads as a transformers GPT2Config.
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("m/config.json")).unwrap()).unwrap();

@@ -138,14 +138,26 @@ pub struct Args {
     #[arg(long)]
     json: bool,
 
-    /// A trained classifier (directory written by `learnable train`): show its logits for one
-    /// row of --dataset or --data instead of --values.
-    #[arg(long, value_name = "DIR", requires = "row", requires = "source")]
+    /// A trained model (directory written by `learnable train`): a classifier's logits for one
+    /// row of --dataset or --data, or a language model's next-token logits after --prompt,
+    /// instead of --values.
+    #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
+
+    /// Language model form: the text whose next token's logits to show.
+    #[arg(long, requires = "model", conflicts_with_all = ["row", "data", "dataset"])]
+    prompt: Option<String>,
+
+    /// Show only the N most likely tokens in the tables (default: every token; 20 for a
+    /// language model).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = flags::count::<usize>(1))]
+    top: Option<usize>,
 
     /// Row of the data whose logits to show, from 0 (model form; for the model's own dataset,
     /// a row of its test split).
-    #[arg(long, value_name = "N", requires = "model", allow_negative_numbers = true,
+    #[arg(long, value_name = "N", requires = "model", requires = "source",
+          required_unless_present_any = ["values", "prompt"], allow_negative_numbers = true,
           value_parser = flags::count::<usize>(0))]
     row: Option<usize>,
 
@@ -160,11 +172,23 @@ pub struct Args {
 
 /// Runs `learnable logits`.
 pub fn run(args: Args) -> Result<()> {
-    let (logits, labels, about) = match (&args.model, args.row) {
-        (Some(dir), Some(row)) => {
+    let (logits, labels, about) = match (&args.model, args.row, &args.prompt) {
+        (Some(dir), _, Some(prompt)) => {
+            let m = next_token_row(dir, prompt)?;
+            (m.logits.clone(), m.labels.clone(), Some(m))
+        }
+        (Some(dir), Some(row), None) => {
+            if args.data.is_none() && args.dataset.is_none() {
+                bail!(
+                    "--model DIR --row N needs --dataset NAME or --data FILE to take the row from"
+                );
+            }
             let m = model_row(dir, row, args.dataset.as_deref(), args.data.as_deref())?;
             (m.logits.clone(), m.labels.clone(), Some(m))
         }
+        (Some(_), None, None) => bail!(
+            "--model DIR needs --row N with --dataset/--data (a classifier) or --prompt TEXT (a language model)"
+        ),
         _ => {
             let logits = parse_values(&args.values)?;
             let labels = labels_for(&args.labels, logits.len())?;
@@ -172,6 +196,16 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let about = about.as_ref();
+    // The rows shown: every token, or the `top` most likely (by logit, ties by index).
+    let top = args
+        .top
+        .or(about.and_then(|m| m.prompt.as_ref()).map(|_| 20));
+    let shown: Vec<usize> = {
+        let mut order: Vec<usize> = (0..logits.len()).collect();
+        order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+        order.truncate(top.unwrap_or(usize::MAX));
+        order
+    };
     if args.temperature.len() > 1 {
         if chain_flags_given(&args) {
             bail!(
@@ -185,7 +219,7 @@ pub fn run(args: Args) -> Result<()> {
                     .join(",")
             );
         }
-        return print_table_only(&args, &labels, &logits, about);
+        return print_table_only(&args, &labels, &logits, about, shown.len());
     }
 
     let defaults = SamplingConfig::default();
@@ -207,7 +241,8 @@ pub fn run(args: Args) -> Result<()> {
     };
     let draw = args.draw.map(|n| (n, args.seed));
     let report = LogitsReport::new(&logits, labels.clone(), &config, &args.context, draw)?;
-    let table = temperature_table(&labels, &logits, &args.temperature)?;
+    let mut table = temperature_table(&labels, &logits, &args.temperature)?;
+    table.rows.truncate(shown.len());
 
     if args.json {
         let mut out = report.to_json();
@@ -239,7 +274,7 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     println!();
-    print_steps(&labels, processed);
+    print_steps(&labels, processed, &shown);
     println!();
     let d = &processed.distribution;
     if processed.greedy {
@@ -259,7 +294,12 @@ pub fn run(args: Args) -> Result<()> {
         "score".to_string(),
         "probability".to_string(),
     ]];
-    for (&i, &p) in d.kept().iter().zip(d.kept_probabilities()) {
+    for (&i, &p) in d
+        .kept()
+        .iter()
+        .zip(d.kept_probabilities())
+        .take(shown.len())
+    {
         rows.push(vec![
             labels[i].clone(),
             fmt_score(processed.scores[i]),
@@ -310,8 +350,10 @@ fn print_table_only(
     labels: &[String],
     logits: &[f32],
     about: Option<&ModelRow>,
+    top: usize,
 ) -> Result<()> {
-    let table = temperature_table(labels, logits, &args.temperature)?;
+    let mut table = temperature_table(labels, logits, &args.temperature)?;
+    table.rows.truncate(top);
     if args.json {
         let mut out = table.to_json();
         if let Some(m) = about {
@@ -344,12 +386,22 @@ struct ModelRow {
     target: Option<String>,
     /// The model's logits for the row (`[classes]`).
     logits: Vec<f32>,
-    /// The model's class labels, in logit order.
+    /// The model's class labels (a language model's tokens), in logit order.
     labels: Vec<String>,
+    /// A language model's prompt.
+    prompt: Option<String>,
 }
 
 impl ModelRow {
     fn describe(&self) -> String {
+        if let Some(p) = &self.prompt {
+            return format!(
+                "model {} ({}): the next token after the prompt {p:?} ({} tokens)",
+                self.dir.display(),
+                self.kind,
+                self.rows
+            );
+        }
         let target = self
             .target
             .as_ref()
@@ -373,6 +425,7 @@ impl ModelRow {
             "row": self.row,
             "rows": self.rows,
             "target": self.target,
+            "prompt": self.prompt,
         })
     }
 }
@@ -442,6 +495,40 @@ fn model_row(
         target,
         logits,
         labels,
+        prompt: None,
+    })
+}
+
+/// Loads a language model and returns its next-token logits after `prompt` (the last position
+/// of the prompt, cropped from the left to the context), one label per token (characters with
+/// whitespace and control characters escaped: `\n`, `' '`).
+fn next_token_row(dir: &std::path::Path, prompt: &str) -> Result<ModelRow> {
+    use learnable::tokenizer::Tokenizer;
+    let model = learnable::lm::LanguageModel::load(dir)?;
+    let ids = model.tokenizer.encode(prompt)?;
+    let window = &ids[ids.len().saturating_sub(model.config.block_size)..];
+    let out = model.net.forward_inference(&model.store, window)?;
+    let logits = out.row(out.shape()[0] - 1).to_vec();
+    let labels = model
+        .tokenizer
+        .chars()
+        .iter()
+        .map(|c| match c {
+            ' ' => "' '".to_string(),
+            c if c.is_whitespace() || c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    Ok(ModelRow {
+        dir: dir.to_path_buf(),
+        kind: "gpt".into(),
+        source: "prompt".into(),
+        row: ids.len(),
+        rows: ids.len(),
+        target: None,
+        logits,
+        labels,
+        prompt: Some(prompt.to_string()),
     })
 }
 
@@ -477,8 +564,8 @@ fn fmt_score(x: f32) -> String {
     }
 }
 
-/// The score and probability of every token after each stage (input, then each step).
-fn print_steps(labels: &[String], p: &Processed) {
+/// The score and probability of the `shown` tokens after each stage (input, then each step).
+fn print_steps(labels: &[String], p: &Processed, shown: &[usize]) {
     let mut stages: Vec<(&str, &[f32])> = vec![("input", &p.input)];
     stages.extend(
         p.steps
@@ -499,8 +586,8 @@ fn print_steps(labels: &[String], p: &Processed) {
         header.push("p".to_string());
     }
     let mut rows = vec![header];
-    for (i, label) in labels.iter().enumerate() {
-        let mut line = vec![label.clone()];
+    for &i in shown {
+        let mut line = vec![labels[i].clone()];
         for (k, (_, s)) in stages.iter().enumerate() {
             line.push(fmt_score(s[i]));
             line.push(format!("{:.4}", probs[k][i]));
