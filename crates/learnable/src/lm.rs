@@ -26,7 +26,6 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::Checkpointer;
 use crate::data::text::TokenWindows;
 use crate::error::{Error, Result};
 use crate::fit::{DataShape, FitConfig, FitOptions};
@@ -36,7 +35,7 @@ use crate::param::ParamStore;
 use crate::rng::Rng;
 use crate::sampling::SamplingConfig;
 use crate::tokenizer::{CharTokenizer, Tokenizer};
-use crate::train::{self, Both, Observer, Silent, TrainState};
+use crate::train::{self, TrainState};
 
 /// `format` of learnable's record in a language model's config.json.
 pub const LM_FORMAT: &str = "learnable-lm";
@@ -284,54 +283,15 @@ pub fn fit_lm(
     let mut opt = config.optimizer_config().build()?;
     let cfg = config.train_config(data.train.windows());
     cfg.validate()?;
-    let FitOptions {
-        checkpoint_dir,
-        resume,
-        observer,
-    } = options;
-    if resume && checkpoint_dir.is_none() {
-        return Err(Error::invalid(
-            "resume",
-            true,
-            "only with a checkpoint directory to resume from",
-        ));
-    }
-    let mut silent = Silent;
-    let user: &mut dyn Observer = match observer {
-        Some(o) => o,
-        None => &mut silent,
-    };
-    let mut checkpointer = None;
-    let mut restored = None;
-    if let Some(dir) = checkpoint_dir {
-        let mut ck = Checkpointer::new(dir.clone(), data.resume_settings(config));
-        if resume {
-            restored = Some(ck.resume(&mut store, opt.as_mut())?);
-        } else {
-            crate::checkpoint::recover(&dir)?;
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            }
-        }
-        checkpointer = Some(ck);
-    }
-    let mut both;
-    let watcher: &mut dyn Observer = match checkpointer.as_mut() {
-        Some(ck) => {
-            both = Both(ck, user);
-            &mut both
-        }
-        None => user,
-    };
-    let state = train::fit(
+    let state = crate::fit::run_loop(
         &net,
         &mut store,
         opt.as_mut(),
         &data.train,
         data.val.as_ref(),
         &cfg,
-        restored,
-        watcher,
+        data.resume_settings(config),
+        options,
     )?;
     let seconds = started.elapsed().as_secs_f64();
     let mut record = FitRecord::of(config, &data.shape(), "gradient descent".into());

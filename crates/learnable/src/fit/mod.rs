@@ -317,6 +317,60 @@ fn fit_gd(
     let mut cfg = config.train_config(data.train.y.len());
     cfg.class_weight = class_weights(config, data)?;
     cfg.validate()?;
+    let settings = config.resume_settings(&data.source, &data.options);
+    let state = run_loop(
+        &net,
+        &mut store,
+        opt.as_mut(),
+        train_split,
+        val_split,
+        &cfg,
+        settings,
+        options,
+    )?;
+    if let Some((mean, std)) = scaling {
+        let specs = net.config.layer_specs();
+        let (w_name, b_name, _) = specs
+            .last()
+            .ok_or_else(|| Error::Missing("the network has no layers".into()))?;
+        for (name, shift) in [(w_name, 0.0), (b_name, mean)] {
+            let id = store
+                .id(name)
+                .ok_or_else(|| Error::Missing(format!("parameter {name} missing")))?;
+            store
+                .get_mut(id)
+                .value
+                .data_mut()
+                .iter_mut()
+                .for_each(|a| *a = (*a as f64 * std + shift) as f32);
+        }
+    }
+    Ok((store, net, state, scaling))
+}
+
+/// The training loop with the checkpoint and resume of `options`: every fit (tabular or
+/// language model) runs [`train::fit`] through here. `settings` are what a resumed run must
+/// repeat ([`Checkpointer`]). Without `resume`, an existing checkpoint in the directory is
+/// replaced.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `resume` without a checkpoint directory; checkpoint,
+/// resume and loop errors.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_loop<M, S>(
+    net: &M,
+    store: &mut ParamStore,
+    opt: &mut dyn crate::optim::Optimizer,
+    train: &S,
+    val: Option<&S>,
+    cfg: &crate::train::TrainConfig,
+    settings: std::collections::BTreeMap<String, String>,
+    options: FitOptions<'_>,
+) -> Result<TrainState>
+where
+    M: crate::models::Model + ?Sized,
+    S: crate::train::BatchSource<Input = M::Input> + ?Sized,
+{
     let FitOptions {
         checkpoint_dir,
         resume,
@@ -337,12 +391,9 @@ fn fit_gd(
     let mut checkpointer = None;
     let mut restored = None;
     if let Some(dir) = checkpoint_dir {
-        let mut ck = Checkpointer::new(
-            dir.clone(),
-            config.resume_settings(&data.source, &data.options),
-        );
+        let mut ck = Checkpointer::new(dir.clone(), settings);
         if resume {
-            restored = Some(ck.resume(&mut store, opt.as_mut())?);
+            restored = Some(ck.resume(store, opt)?);
         } else {
             crate::checkpoint::recover(&dir)?;
             if dir.exists() {
@@ -359,32 +410,5 @@ fn fit_gd(
         }
         None => user,
     };
-    let state = train::fit(
-        &net,
-        &mut store,
-        opt.as_mut(),
-        train_split,
-        val_split,
-        &cfg,
-        restored,
-        watcher,
-    )?;
-    if let Some((mean, std)) = scaling {
-        let specs = net.config.layer_specs();
-        let (w_name, b_name, _) = specs
-            .last()
-            .ok_or_else(|| Error::Missing("the network has no layers".into()))?;
-        for (name, shift) in [(w_name, 0.0), (b_name, mean)] {
-            let id = store
-                .id(name)
-                .ok_or_else(|| Error::Missing(format!("parameter {name} missing")))?;
-            store
-                .get_mut(id)
-                .value
-                .data_mut()
-                .iter_mut()
-                .for_each(|a| *a = (*a as f64 * std + shift) as f32);
-        }
-    }
-    Ok((store, net, state, scaling))
+    train::fit(net, store, opt, train, val, cfg, restored, watcher)
 }
