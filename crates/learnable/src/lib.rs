@@ -4,6 +4,24 @@
 //! with hand-written backward passes, optimizers), models from linear regression to a small GPT,
 //! a training loop, logits processing and sampling, and model-size accounting.
 //!
+//! What exists, by module:
+//!
+//! | need | module |
+//! |---|---|
+//! | fit a tabular model (hyperparameters, defaults, validation, `fit`) | [`fit`] |
+//! | a trained tabular model (save, load, evaluate) and serving it | [`trained`], [`inference`] |
+//! | a language model's life (text, `fit_lm`, save, load, generate) | [`lm`], [`tokenizer`] |
+//! | the models and the [`models::Model`] trait (MLP, linear, logistic, GPT) | [`models`] |
+//! | the one training loop, its observers and batch sources | [`train`] |
+//! | checkpoints as one unit, resume | [`checkpoint`] |
+//! | the model directory on disk | [`model_dir`] |
+//! | metrics, losses | [`metrics`], [`loss`] |
+//! | logits, softmax, temperature, samplers, the logits report | [`sampling`] |
+//! | parameter counts and memory of architectures | [`size`] |
+//! | data: CSV, bundled sets and texts, splits, encoding | [`data`] |
+//! | engine: tensors, tape, ops, optimizers, raw kernels | [`tensor`], [`tape`], [`ops`], [`optim`], [`kernels`] |
+//! | named settings (model kind, optimizer, ...) | [`choice`] |
+//!
 //! Matrix multiply comes from the `gemm` crate; everything around it is written here and checked
 //! against finite differences and PyTorch reference values (see `fixtures/reference/`).
 
