@@ -99,6 +99,28 @@ pub fn gelu_tanh_grad(x: f64) -> f64 {
     0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_PI * (1.0 + 3.0 * GELU_C * x * x)
 }
 
+/// Tanh-approximate GELU in f32, as the tape and the GPT compute it: since
+/// `0.5·(1 + tanh(u)) = σ(2u)`, `gelu_tanh(x) = x·σ(2u)` with `u = √(2/π)·(x + 0.044715·x³)`,
+/// one `exp` in f32 instead of an f64 `tanh` (PyTorch also evaluates it in f32). Within a few
+/// ulp of [`gelu_tanh`]. Returns `(gelu, s, 1 − s)` with `s = σ(2u)`, both `s` and `1 − s`
+/// from the same `exp` without cancellation (the backward needs `s·(1 − s)`).
+#[inline]
+pub fn gelu_tanh_f32(x: f32) -> (f32, f32, f32) {
+    let z = 2.0 * SQRT_2_PI as f32 * (x + GELU_C as f32 * x * x * x);
+    // σ(z) and σ(−z) = 1 − σ(z), never evaluating e^{+large}.
+    let e = (-z.abs()).exp();
+    let (big, small) = (1.0 / (1.0 + e), e / (1.0 + e));
+    let (s, sc) = if z >= 0.0 { (big, small) } else { (small, big) };
+    (x * s, s, sc)
+}
+
+/// d/dx of [`gelu_tanh_f32`] from `x`, `s = σ(2u)` and `sc = 1 − s`:
+/// `s + x·s·sc·2√(2/π)·(1 + 3·0.044715·x²)`.
+#[inline]
+pub fn gelu_tanh_grad_f32(x: f32, s: f32, sc: f32) -> f32 {
+    s + x * s * sc * (2.0 * SQRT_2_PI as f32) * (1.0 + 3.0 * GELU_C as f32 * x * x)
+}
+
 /// Logistic sigmoid `1 / (1 + e^−x)`, stable for large |x| (never evaluates `e^{+large}`).
 pub fn sigmoid_f32(x: f32) -> f32 {
     if x >= 0.0 {
@@ -127,6 +149,9 @@ impl<'a> Tape<'a> {
     /// Computed in f64 and rounded once. Backward: dx += g·gelu'(x) (formulas at
     /// [`gelu_exact_grad`] and [`gelu_tanh_grad`]).
     pub fn gelu(&mut self, x: Var, kind: Gelu) -> Result<Var> {
+        if kind == Gelu::Tanh {
+            return self.gelu_tanh_fast(x);
+        }
         let f: fn(f64) -> f64 = match kind {
             Gelu::Exact => gelu_exact,
             Gelu::Tanh => gelu_tanh,
@@ -142,6 +167,30 @@ impl<'a> Tape<'a> {
                 par_add_zip(gx.data_mut(), g.data(), xv.data(), |g, v| {
                     ((g as f64) * df(v as f64)) as f32
                 });
+            }
+        }))
+    }
+
+    /// Tanh-approximate GELU in f32 ([`gelu_tanh_f32`]); the forward keeps `σ(2u)` for the
+    /// backward, so each element costs one `exp` in all.
+    fn gelu_tanh_fast(&mut self, x: Var) -> Result<Var> {
+        let pairs = par_map_pairs(self.value(x).data());
+        let shape = self.shape(x).to_vec();
+        let y = Tensor::new(pairs.iter().map(|p| p.0).collect(), &shape)?;
+        let s: Vec<(f32, f32)> = pairs.into_iter().map(|p| (p.1, p.2)).collect();
+        Ok(self.push(y, &[x], move |g, ctx| {
+            if let Some((xv, gx)) = ctx.value_and_grad(x, x) {
+                let (xs, gs) = (xv.data(), g.data());
+                gx.data_mut()
+                    .par_chunks_mut(PAIR_CHUNK)
+                    .enumerate()
+                    .for_each(|(c, out)| {
+                        let o = c * PAIR_CHUNK;
+                        for (i, d) in out.iter_mut().enumerate() {
+                            let k = o + i;
+                            *d += gs[k] * gelu_tanh_grad_f32(xs[k], s[k].0, s[k].1);
+                        }
+                    });
             }
         }))
     }
@@ -168,4 +217,20 @@ impl<'a> Tape<'a> {
             }
         }))
     }
+}
+
+/// Elements per parallel task of the fast GELU (fixed, so results do not depend on threads).
+const PAIR_CHUNK: usize = 16 * 1024;
+
+/// [`gelu_tanh_f32`] of every element, in parallel over fixed chunks.
+fn par_map_pairs(x: &[f32]) -> Vec<(f32, f32, f32)> {
+    let mut out = vec![(0.0f32, 0.0f32, 0.0f32); x.len()];
+    out.par_chunks_mut(PAIR_CHUNK)
+        .zip(x.par_chunks(PAIR_CHUNK))
+        .for_each(|(o, x)| {
+            for (o, &v) in o.iter_mut().zip(x) {
+                *o = gelu_tanh_f32(v);
+            }
+        });
+    out
 }

@@ -7,7 +7,7 @@
 //! uses kernels whose result for a row does not depend on the other rows of the call: the
 //! fused linear kernel with prepacked weights ([`PackedLinear`], x86-64 with AVX2+FMA; every
 //! output is the same FMA sequence whatever the batch) or else [`linear_forward`] one row at a
-//! time, then [`layer_norm_forward`], [`gelu_tanh`] and [`attend_cached`], all row by row. A
+//! time, then [`layer_norm_forward`], [`gelu_tanh_f32`] and [`attend_cached`], all row by row. A
 //! prompt fed at once and fed token by token therefore give the same bits.
 
 use rayon::prelude::*;
@@ -16,7 +16,7 @@ use super::config::{GptConfig, LN_EPS};
 use super::kv_cache::KvCache;
 use crate::error::{Error, Result};
 use crate::kernels::fused_linear::{Epilogue, PackedLinear};
-use crate::ops::activation::{Gelu, gelu_tanh};
+use crate::ops::activation::{Gelu, gelu_tanh_f32};
 use crate::ops::attention::attend_cached;
 use crate::ops::layer_norm::layer_norm_forward;
 use crate::ops::linear::linear_forward;
@@ -291,7 +291,7 @@ impl Block {
         let h = self.ln_2.rows(store, x, n, c);
         let mut f = self.c_fc.rows(store, &h, n, pk(2));
         for v in &mut f {
-            *v = gelu_tanh(*v as f64) as f32;
+            *v = gelu_tanh_f32(*v).0;
         }
         let m = self.mlp_proj.rows(store, &f, n, pk(3));
         for (r, v) in x.iter_mut().zip(&m) {
