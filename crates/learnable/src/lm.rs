@@ -178,26 +178,7 @@ impl TextData {
 
     /// The settings a resumed run must repeat (see [`FitConfig::resume_settings`]).
     pub fn resume_settings(&self, config: &FitConfig) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(config) {
-            for (k, v) in m {
-                let s = match v {
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Null => "(none)".into(),
-                    v => v.to_string(),
-                };
-                out.insert(k, s);
-            }
-        }
-        for k in [
-            "epochs",
-            "patience",
-            "learning_rate",
-            "max_steps",
-            "max_time",
-        ] {
-            out.remove(k);
-        }
+        let mut out = config.own_resume_settings();
         out.insert("source".into(), self.source.name());
         out.insert("val_fraction".into(), self.val_fraction.to_string());
         out

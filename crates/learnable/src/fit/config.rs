@@ -698,37 +698,12 @@ impl FitConfig {
         }
     }
 
-    /// The settings a resumed run must repeat, by name, for [`Checkpointer`]: every field but
-    /// `epochs`, `patience` and `learning_rate` (more epochs, another patience and a lower
-    /// learning rate after a divergence are how a run is continued), plus the data's source and
-    /// split options. Values are JSON (strings unquoted).
-    pub fn resume_settings(&self, source: &Source, options: &Options) -> BTreeMap<String, String> {
-        fn add(out: &mut BTreeMap<String, String>, v: serde_json::Value) {
-            if let serde_json::Value::Object(m) = v {
-                for (k, v) in m {
-                    let s = match v {
-                        serde_json::Value::String(s) => s,
-                        // A list of names (`drop`, `features`) reads as the user typed it.
-                        serde_json::Value::Array(a) if a.iter().all(|x| x.is_string()) => a
-                            .iter()
-                            .filter_map(|x| x.as_str())
-                            .collect::<Vec<_>>()
-                            .join(","),
-                        serde_json::Value::Null => "(none)".into(),
-                        v => v.to_string(),
-                    };
-                    out.insert(k, s);
-                }
-            }
-        }
+    /// This configuration's part of [`FitConfig::resume_settings`]: every field but those a
+    /// continued run may change (`epochs`, `patience`, `learning_rate`, `max_steps`,
+    /// `max_time`), values as text.
+    pub(crate) fn own_resume_settings(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        add(&mut out, serde_json::to_value(options).unwrap_or_default());
-        // The split's seed is the fit's seed unless the caller chose another one.
-        out.remove("seed");
-        if options.seed != self.seed {
-            out.insert("split_seed".into(), options.seed.to_string());
-        }
-        add(&mut out, serde_json::to_value(self).unwrap_or_default());
+        add_settings(&mut out, serde_json::to_value(self).unwrap_or_default());
         for k in [
             "epochs",
             "patience",
@@ -738,6 +713,22 @@ impl FitConfig {
         ] {
             out.remove(k);
         }
+        out
+    }
+
+    /// The settings a resumed run must repeat, by name, for [`Checkpointer`]: every field but
+    /// `epochs`, `patience` and `learning_rate` (more epochs, another patience and a lower
+    /// learning rate after a divergence are how a run is continued), plus the data's source and
+    /// split options. Values are JSON (strings unquoted).
+    pub fn resume_settings(&self, source: &Source, options: &Options) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        add_settings(&mut out, serde_json::to_value(options).unwrap_or_default());
+        // The split's seed is the fit's seed unless the caller chose another one.
+        out.remove("seed");
+        if options.seed != self.seed {
+            out.insert("split_seed".into(), options.seed.to_string());
+        }
+        out.extend(self.own_resume_settings());
         let source = match source {
             Source::Bundled(n) => format!("dataset {n}"),
             Source::Csv { path, target } => {
@@ -746,5 +737,25 @@ impl FitConfig {
         };
         out.insert("source".into(), source);
         out
+    }
+}
+
+/// Adds the fields of the JSON object `v` to `out` as text: strings unquoted, a list of names
+/// (`drop`, `features`) joined by commas as the user typed it, `null` as `(none)`.
+fn add_settings(out: &mut BTreeMap<String, String>, v: serde_json::Value) {
+    if let serde_json::Value::Object(m) = v {
+        for (k, v) in m {
+            let s = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(a) if a.iter().all(|x| x.is_string()) => a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                serde_json::Value::Null => "(none)".into(),
+                v => v.to_string(),
+            };
+            out.insert(k, s);
+        }
     }
 }
