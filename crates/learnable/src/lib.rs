@@ -35,6 +35,7 @@ pub mod inference;
 pub mod init;
 pub mod io;
 pub mod kernels;
+pub mod linalg;
 pub mod lm;
 pub mod loss;
 pub mod metrics;

@@ -5,7 +5,8 @@
 //!
 //! Method (as scikit-learn's `LinearRegression` and `Ridge`): centre the columns of `X` and `y`,
 //! which removes `b` from the problem, then solve for `w` with the thin SVD `Xc = U·diag(s)·Vᵀ`
-//! (faer, sequential, so the result does not depend on the thread count):
+//! ([`crate::linalg`]: a QR of the centred data streamed over row blocks, then a Jacobi SVD of
+//! its small triangular factor; the same bits at any thread count):
 //!
 //! * `alpha == 0` (ordinary least squares): `w = V·diag(1/s)·Uᵀ·yc` over the singular values
 //!   `s > rcond·max(s)`; the others are treated as zero. This is the minimum-norm solution that
@@ -23,12 +24,10 @@
 //! For training by gradient descent the fitted parameters export as PyTorch `nn.Linear` tensors
 //! (`weight [1, n_features]`, `bias [1]`, f32) through [`LinearRegression::to_named_tensors`].
 
-use faer::Mat;
-use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::linalg;
 use crate::tensor::Tensor;
 
 /// Hyperparameters of (ridge) linear regression. Validated by [`LinearRegressionConfig::fit`].
@@ -116,13 +115,11 @@ impl LinearRegressionConfig {
         check_targets(OP, y, n_rows)?;
         let (n, d) = (n_rows, n_features);
 
-        // Centre X and y (f64, two passes: mean, then differences).
+        // Centre X and y (f64, two passes: mean, then differences) and factor the centred
+        // data: Xc = U·diag(s)·Vᵀ, and the projections Uᵀ·yc.
         let x_mean = column_means(x, n, d);
         let y_mean = y.iter().sum::<f64>() / n as f64;
-        let xc = Mat::<f64>::from_fn(n, d, |i, j| x[i * d + j] - x_mean[j]);
-        let yc: Vec<f64> = y.iter().map(|v| v - y_mean).collect();
-
-        let (u, s, v) = thin_svd_seq(&xc)?;
+        let (s, uty, v) = centred_svd(x, n, d, &x_mean, y, y_mean)?;
         let k = s.len();
         let s_max = s.first().copied().unwrap_or(0.0);
         let cutoff = self.rcond * s_max;
@@ -140,10 +137,9 @@ impl LinearRegressionConfig {
             if factor == 0.0 {
                 continue;
             }
-            let uty: f64 = (0..n).map(|i| u[(i, c)] * yc[i]).sum();
-            let a = factor * uty;
-            for (j, w) in coef.iter_mut().enumerate() {
-                *w += v[(j, c)] * a;
+            let a = factor * uty[c];
+            for (w, vj) in coef.iter_mut().zip(&v[c * d..(c + 1) * d]) {
+                *w += vj * a;
             }
         }
         let intercept = y_mean - x_mean.iter().zip(&coef).map(|(m, w)| m * w).sum::<f64>();
@@ -384,39 +380,58 @@ pub(crate) fn column_means(x: &[f64], n: usize, d: usize) -> Vec<f64> {
     m
 }
 
-/// Thin SVD `A = U·diag(s)·Vᵀ` computed sequentially (no thread-count dependence).
-/// Returns `U [m, k]`, `s [k]` non-increasing, `V [n, k]`, `k = min(m, n)`.
-fn thin_svd_seq(a: &Mat<f64>) -> Result<(Mat<f64>, Vec<f64>, Mat<f64>)> {
-    let (m, n) = (a.nrows(), a.ncols());
-    let k = m.min(n);
-    let mut u = Mat::<f64>::zeros(m, k);
-    let mut v = Mat::<f64>::zeros(n, k);
-    let mut s = faer::diag::Diag::<f64>::zeros(k);
-    let par = faer::Par::Seq;
-    let req = svd_scratch::<f64>(
-        m,
-        n,
-        ComputeSvdVectors::Thin,
-        ComputeSvdVectors::Thin,
-        par,
-        Default::default(),
-    );
-    let mut buf = MemBuffer::new(req);
-    svd(
-        a.as_ref(),
-        s.as_mut(),
-        Some(u.as_mut()),
-        Some(v.as_mut()),
-        par,
-        MemStack::new(&mut buf),
-        Default::default(),
-    )
-    .map_err(|e| {
-        Error::Other(format!(
-            "LinearRegression::fit: SVD did not converge ({e:?})"
-        ))
-    })?;
-    let col = s.column_vector();
-    let s: Vec<f64> = (0..k).map(|i| col[i]).collect();
-    Ok((u, s, v))
+/// SVD of the centred data `Xc = X − mean(X)` (`[n, d]`) without forming `Xc`: returns the
+/// singular values `s [k]` (non-increasing, `k = min(n, d)`), the projections `Uᵀ·yc [k]` of the
+/// centred targets on the left singular vectors, and the right singular vectors `V` (`[d, k]`,
+/// column-major: column `c` at `v[c·d..(c+1)·d]`).
+///
+/// Tall data (`n >= d`): the `R` factor of `[Xc | yc] = Q·R` streamed over row blocks
+/// ([`crate::linalg::qr::tall_r`]), then the Jacobi SVD of its `[d, d]` block `R_xx = U_r·S·Vᵀ`;
+/// `Uᵀ·yc = U_rᵀ·z` where `z` is the first `d` entries of `R`'s last column (`Qᵀ·yc`). Wide data
+/// (`n < d`): the Jacobi SVD of `Xcᵀ` (`[d, n]`), whose column-major storage is `Xc` row-major.
+fn centred_svd(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    x_mean: &[f64],
+    y: &[f64],
+    y_mean: f64,
+) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let svd_error = |e: Error| Error::Other(format!("LinearRegression::fit: {e}"));
+    if n >= d {
+        let p = d + 1;
+        let r = linalg::qr::tall_r(n, p, |row0, rows, blk| {
+            for i in 0..rows {
+                let src = &x[(row0 + i) * d..(row0 + i + 1) * d];
+                for (c, (v, m)) in src.iter().zip(x_mean).enumerate() {
+                    blk[c * rows + i] = v - m;
+                }
+                blk[d * rows + i] = y[row0 + i] - y_mean;
+            }
+        });
+        // R_xx column-major [d, d] and z = (Qᵀ·yc)[..d].
+        let mut rxx = vec![0.0; d * d];
+        for i in 0..d {
+            for c in i..d {
+                rxx[c * d + i] = r[i * p + c];
+            }
+        }
+        let z: Vec<f64> = (0..d).map(|i| r[i * p + d]).collect();
+        let svd = linalg::svd::jacobi_svd(rxx, d, d).map_err(svd_error)?;
+        let uty = (0..d).map(|c| linalg::qr::dot(svd.u_col(c), &z)).collect();
+        Ok((svd.s, uty, svd.v))
+    } else {
+        // Xcᵀ [d, n] column-major: column i is row i of Xc. Xcᵀ = U_m·S·V_mᵀ, so Xc = V_m·S·U_mᵀ:
+        // Xc's left vectors are V_m ([n, n]) and its right vectors U_m ([d, n]).
+        let mut xct = vec![0.0; n * d];
+        for (dst, src) in xct.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
+            for ((o, v), m) in dst.iter_mut().zip(src).zip(x_mean) {
+                *o = v - m;
+            }
+        }
+        let yc: Vec<f64> = y.iter().map(|v| v - y_mean).collect();
+        let svd = linalg::svd::jacobi_svd(xct, d, n).map_err(svd_error)?;
+        let uty = (0..n).map(|c| linalg::qr::dot(svd.v_col(c), &yc)).collect();
+        Ok((svd.s, uty, svd.u))
+    }
 }
