@@ -89,6 +89,46 @@ fn line_numbers_stay_right_with_crlf_line_ends_and_a_bom() {
     );
 }
 
+/// A file over 4 MiB is read in parts (in parallel) when nothing is quoted: every row and
+/// line number must be as a single pass gives them, across CRLF ends, blank lines and part
+/// boundaries, and the first bad row (by line) is the one reported.
+#[test]
+fn a_large_file_read_in_parts_keeps_every_row_and_line_number() {
+    // 400,000 rows of ~17 bytes = ~7 MB: at least two parts. Every 1000th line is followed by
+    // a blank line, so file lines and row indices drift apart in a known way.
+    let mut text = String::from("a,b,y\r\n");
+    let mut expected_line = Vec::new();
+    let mut line = 2u64;
+    for r in 0..400_000u64 {
+        text.push_str(&format!("{r},{},{}\r\n", r * 3, r % 2));
+        expected_line.push(line);
+        line += 1;
+        if r % 1000 == 999 {
+            text.push_str("\r\n");
+            line += 1;
+        }
+    }
+    assert!(text.len() > 6 << 20);
+    let t = table(&text);
+    assert_eq!(t.n_rows(), 400_000);
+    for r in [0usize, 999, 1000, 150_000, 399_999] {
+        assert_eq!(t.cell(r, 0), r.to_string());
+        assert_eq!(t.cell(r, 1), (r * 3).to_string());
+        assert_eq!(t.line(r), expected_line[r], "row {r}");
+    }
+    // Two ragged rows, one in a late part and one earlier: the earlier one is reported.
+    let bad = text
+        .replacen("350000,1050000,0\r\n", "350000,1050000\r\n", 1)
+        .replacen("200000,600000,0\r\n", "200000\r\n", 1);
+    assert_eq!(
+        err_of(&bad),
+        format!(
+            "invalid file t.csv: line {}: 1 fields, expected 3 as in the header (line 1)",
+            expected_line[200_000]
+        )
+    );
+}
+
 #[test]
 fn repeated_or_empty_column_names_are_errors() {
     assert_eq!(

@@ -24,6 +24,8 @@
 use std::io::Read;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::{Error, Result};
 
 /// Cell texts that mean "missing": pandas' default `na_values` of `read_csv` (pandas 2.x),
@@ -35,7 +37,9 @@ pub const MISSING: &[&str] = &[
 
 /// Whether a (trimmed) cell is a missing value (see [`MISSING`]).
 pub fn is_missing(cell: &str) -> bool {
-    MISSING.contains(&cell)
+    // Every marker is at most 8 bytes: longer cells (most numbers as written by pandas or
+    // NumPy) are decided without comparing strings.
+    cell.len() <= 8 && MISSING.contains(&cell)
 }
 
 /// Default limit on the bytes of a CSV file read into memory: 1 GiB.
@@ -92,34 +96,36 @@ fn read_limited(name: &str, mut reader: impl Read, limits: &ReadLimits) -> Resul
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::io(name, e)),
         };
-        for &b in &chunk[..n] {
-            match b {
-                b'\n' => {
+        let data = &chunk[..n];
+        if let Some(i) = memchr::memchr(0, data) {
+            let line = line + memchr::memchr_iter(b'\n', &data[..i]).count() as u64;
+            return Err(bad(
+                line,
+                "a NUL byte: this is not a text CSV file (a binary file, or text saved \
+                 as UTF-16? save it as UTF-8)"
+                    .into(),
+            ));
+        }
+        // Line lengths: the bytes between two line ends (`\n` or `\r`).
+        let mut from = 0;
+        for end in memchr::memchr2_iter(b'\n', b'\r', data).chain(std::iter::once(n)) {
+            line_len += end - from;
+            if line_len > limits.max_line_bytes {
+                return Err(bad(
+                    line,
+                    format!(
+                        "the line is longer than {}, the most a CSV line may be; is this \
+                         a CSV file?",
+                        size_text(limits.max_line_bytes as u64)
+                    ),
+                ));
+            }
+            if end < n {
+                if data[end] == b'\n' {
                     line += 1;
-                    line_len = 0;
                 }
-                b'\r' => line_len = 0,
-                0 => {
-                    return Err(bad(
-                        line,
-                        "a NUL byte: this is not a text CSV file (a binary file, or text saved \
-                         as UTF-16? save it as UTF-8)"
-                            .into(),
-                    ));
-                }
-                _ => {
-                    line_len += 1;
-                    if line_len > limits.max_line_bytes {
-                        return Err(bad(
-                            line,
-                            format!(
-                                "the line is longer than {}, the most a CSV line may be; is this \
-                                 a CSV file?",
-                                size_text(limits.max_line_bytes as u64)
-                            ),
-                        ));
-                    }
-                }
+                line_len = 0;
+                from = end + 1;
             }
         }
         if (bytes.len() + n) as u64 > limits.max_file_bytes {
@@ -203,22 +209,20 @@ impl Table {
             pos: 0,
             line: 1,
         };
-        let mut rdr = ::csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(::csv::Trim::All)
-            .from_reader(bytes);
-        let mut records = rdr.records();
-        let header = match records.next() {
-            None => {
+        let mut rdr = reader_builder().from_reader(bytes);
+        let mut header = ::csv::StringRecord::new();
+        match rdr.read_record(&mut header) {
+            Ok(false) => {
                 return Err(bad(
                     1,
                     "the file is empty; expected a header line naming the columns".into(),
                 ));
             }
-            Some(r) => r.map_err(|e| csv_error(name, e, &mut lines))?,
-        };
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(name, e, &mut lines)),
+        }
         let header_line = lines.line_of(header.position());
+        let body_start = rdr.position().byte() as usize;
         let header: Vec<String> = header.iter().map(str::to_string).collect();
         for (j, h) in header.iter().enumerate() {
             if h.is_empty() {
@@ -238,23 +242,42 @@ impl Table {
                 ));
             }
         }
+        // The rows: in parts cut at line ends, read in parallel, when no field is quoted (a
+        // quoted field may hold a line end); else in one part. Parts are joined in file order
+        // and the first part's error is the one reported, as a single pass would.
+        let parts = if memchr::memchr(b'"', bytes).is_none() {
+            split_at_line_ends(bytes, body_start, PART_BYTES)
+        } else {
+            vec![(body_start, bytes.len())]
+        };
+        let first_lines = {
+            let counts: Vec<u64> = parts
+                .par_iter()
+                .map(|&(s, e)| memchr::memchr_iter(b'\n', &bytes[s..e]).count() as u64)
+                .collect();
+            let mut line = 1 + memchr::memchr_iter(b'\n', &bytes[..body_start]).count() as u64;
+            counts
+                .iter()
+                .map(|c| {
+                    let first = line;
+                    line += c;
+                    first
+                })
+                .collect::<Vec<u64>>()
+        };
+        let read: Vec<Result<(Vec<::csv::StringRecord>, Vec<u64>)>> = parts
+            .par_iter()
+            .zip(&first_lines)
+            .map(|(&(s, e), &first_line)| {
+                read_rows(name, &bytes[s..e], first_line, header.len(), header_line)
+            })
+            .collect();
         let mut rows = Vec::new();
         let mut row_lines = Vec::new();
-        for record in records {
-            let record = record.map_err(|e| csv_error(name, e, &mut lines))?;
-            let line = lines.line_of(record.position());
-            if record.len() != header.len() {
-                return Err(bad(
-                    line,
-                    format!(
-                        "{} fields, expected {} as in the header (line {header_line})",
-                        record.len(),
-                        header.len()
-                    ),
-                ));
-            }
-            rows.push(record);
-            row_lines.push(line);
+        for part in read {
+            let (r, l) = part?;
+            rows.extend(r);
+            row_lines.extend(l);
         }
         if rows.is_empty() {
             return Err(bad(header_line, "a header but no data rows".into()));
@@ -323,6 +346,73 @@ impl Table {
             self.lines[row], self.header[col]
         ))
     }
+}
+
+/// Bytes per part when the rows of a file are read in parallel.
+const PART_BYTES: usize = 4 << 20;
+
+/// The reader settings of [`Table::from_bytes`] (mirrored by [`unclosed_quote`]).
+fn reader_builder() -> ::csv::ReaderBuilder {
+    let mut b = ::csv::ReaderBuilder::new();
+    b.has_headers(false).flexible(true).trim(::csv::Trim::All);
+    b
+}
+
+/// `bytes[start..]` cut into ranges of about `part` bytes, each ending just after a `\n` (the
+/// last at the end of `bytes`).
+fn split_at_line_ends(bytes: &[u8], start: usize, part: usize) -> Vec<(usize, usize)> {
+    let mut parts = Vec::new();
+    let mut s = start;
+    while s < bytes.len() {
+        let target = s.saturating_add(part);
+        let e = if target >= bytes.len() {
+            bytes.len()
+        } else {
+            memchr::memchr(b'\n', &bytes[target..]).map_or(bytes.len(), |i| target + i + 1)
+        };
+        parts.push((s, e));
+        s = e;
+    }
+    if parts.is_empty() {
+        parts.push((start, bytes.len()));
+    }
+    parts
+}
+
+/// The records of `part` (whole lines of a CSV file after its header; `first_line` is the file
+/// line `part` starts on), each with its file line. Errors: a CSV error, or a record whose field
+/// count differs from the header's `n_fields` (naming both lines).
+fn read_rows(
+    name: &str,
+    part: &[u8],
+    first_line: u64,
+    n_fields: usize,
+    header_line: u64,
+) -> Result<(Vec<::csv::StringRecord>, Vec<u64>)> {
+    let mut lines = LineCounter {
+        bytes: part,
+        pos: 0,
+        line: first_line,
+    };
+    let mut rows = Vec::new();
+    let mut row_lines = Vec::new();
+    for record in reader_builder().from_reader(part).into_records() {
+        let record = record.map_err(|e| csv_error(name, e, &mut lines))?;
+        let line = lines.line_of(record.position());
+        if record.len() != n_fields {
+            return Err(Error::Format {
+                path: name.to_string(),
+                reason: format!(
+                    "line {line}: {} fields, expected {n_fields} as in the header (line \
+                     {header_line})",
+                    record.len(),
+                ),
+            });
+        }
+        rows.push(record);
+        row_lines.push(line);
+    }
+    Ok((rows, row_lines))
 }
 
 /// File line numbers from byte offsets. The `csv` crate's own line count is off after CRLF
@@ -396,6 +486,7 @@ struct OpenQuote {
 /// an unquoted field is text. `csv-core` ends such a field silently at the end of input
 /// (`transition_final_nfa`: `InQuotedField => EndRecord`), which is why this is checked here.
 fn unclosed_quote(bytes: &[u8]) -> Option<OpenQuote> {
+    memchr::memchr(b'"', bytes)?;
     #[derive(Clone, Copy, PartialEq)]
     enum S {
         StartRecord,

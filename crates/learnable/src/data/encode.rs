@@ -41,6 +41,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::{Error, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::csv::{MISSING, Table, is_missing};
@@ -285,6 +286,92 @@ fn number_name(v: f64) -> String {
 
 fn parse_number(cell: &str) -> Option<f64> {
     cell.parse::<f64>().ok()
+}
+
+/// Whether `cell` parses as a number ([`parse_number`] is `Some`), without computing it when
+/// it is plain decimal syntax (`[+-]digits[.digits][(e|E)[+-]digits]`, at least one mantissa
+/// digit), which Rust's `f64` parser always accepts; anything else (`inf`, `nan`, text) goes
+/// through the parser.
+fn is_number(cell: &str) -> bool {
+    let b = cell.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - s
+    };
+    let mut mantissa = digits(&mut i);
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        mantissa += digits(&mut i);
+    }
+    let mut ok = mantissa > 0;
+    if ok && i < b.len() && matches!(b[i], b'e' | b'E') {
+        i += 1;
+        if i < b.len() && matches!(b[i], b'+' | b'-') {
+            i += 1;
+        }
+        ok = digits(&mut i) > 0;
+    }
+    if ok && i == b.len() {
+        return true;
+    }
+    parse_number(cell).is_some()
+}
+
+/// What the non-missing cells of one column hold, over every row of a table.
+#[derive(Clone, Copy, Debug, Default)]
+struct ValueCounts {
+    /// Cells that parse as numbers.
+    numbers: usize,
+    /// Cells that do not.
+    texts: usize,
+    /// The first row with a text cell.
+    first_text: Option<usize>,
+}
+
+impl ValueCounts {
+    /// Counts for each of `cols`, in that order. Rows are visited in order, in parallel blocks
+    /// (the table is stored row by row, so a pass down one column at a time would miss the
+    /// cache on every cell), and the blocks' counts are merged in row order.
+    fn of(table: &Table, cols: &[usize]) -> Vec<ValueCounts> {
+        const BLOCK: usize = 1024;
+        let blocks: Vec<usize> = (0..table.n_rows()).step_by(BLOCK).collect();
+        blocks
+            .par_iter()
+            .map(|&start| {
+                let mut counts = vec![ValueCounts::default(); cols.len()];
+                for r in start..(start + BLOCK).min(table.n_rows()) {
+                    for (count, &col) in counts.iter_mut().zip(cols) {
+                        let cell = table.cell(r, col);
+                        if is_missing(cell) {
+                        } else if is_number(cell) {
+                            count.numbers += 1;
+                        } else {
+                            count.texts += 1;
+                            count.first_text.get_or_insert(r);
+                        }
+                    }
+                }
+                counts
+            })
+            .reduce(
+                || vec![ValueCounts::default(); cols.len()],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        x.numbers += y.numbers;
+                        x.texts += y.texts;
+                        x.first_text = match (x.first_text, y.first_text) {
+                            (Some(p), Some(q)) => Some(p.min(q)),
+                            (p, q) => p.or(q),
+                        };
+                    }
+                    a
+                },
+            )
+    }
 }
 
 impl TargetEncoder {
@@ -541,27 +628,42 @@ impl Encoder {
     ) -> Result<Encoder> {
         table.require_column(&target.column, "the target")?;
         let inputs = choose_inputs(table.path(), table.header(), Some(&target.column), opts)?;
-        let mut columns = Vec::new();
-        for col in inputs {
+        // Columns are independent: learn them in parallel, keep the file's order, and report
+        // the first column's error as a sequential pass would.
+        let counts = ValueCounts::of(table, &inputs);
+        let columns = inputs
+            .par_iter()
+            .zip(&counts)
+            .map(|(&col, &count)| Self::fit_column(table, col, count, train_rows, impute, opts))
+            .collect::<Vec<Result<ColumnSpec>>>()
+            .into_iter()
+            .collect::<Result<Vec<ColumnSpec>>>()?;
+        Ok(Encoder {
+            columns,
+            target,
+            impute,
+        })
+    }
+
+    /// Learns how to encode input column `col` (numeric or one-hot, the imputed value) from
+    /// `train_rows`; see [`Encoder::fit_with`].
+    fn fit_column(
+        table: &Table,
+        col: usize,
+        count: ValueCounts,
+        train_rows: &[usize],
+        impute: Option<Impute>,
+        opts: &ColumnOptions,
+    ) -> Result<ColumnSpec> {
+        {
             let name = &table.header()[col];
             let forced_numeric = opts.numeric.contains(name);
             let forced_categorical = opts.categorical.contains(name);
-            let (mut n_numbers, mut n_text, mut first_text) = (0usize, 0usize, None);
-            for r in 0..table.n_rows() {
-                let cell = table.cell(r, col);
-                if is_missing(cell) {
-                    continue;
-                }
-                if parse_number(cell).is_some() {
-                    n_numbers += 1;
-                } else {
-                    n_text += 1;
-                    first_text.get_or_insert(r);
-                    if forced_numeric {
-                        break;
-                    }
-                }
-            }
+            let ValueCounts {
+                numbers: n_numbers,
+                texts: n_text,
+                first_text,
+            } = count;
             if let Some(row) = first_text.filter(|_| forced_numeric) {
                 return Err(table.cell_error(
                     row,
@@ -660,16 +762,11 @@ impl Encoder {
                 let categories = counts.into_keys().map(str::to_string).collect();
                 ColumnEncoding::OneHot { categories, fill }
             };
-            columns.push(ColumnSpec {
+            Ok(ColumnSpec {
                 name: name.clone(),
                 encoding,
-            });
+            })
         }
-        Ok(Encoder {
-            columns,
-            target,
-            impute,
-        })
     }
 
     /// An encoder for already numeric data (the bundled datasets): every column numeric, no
@@ -855,7 +952,12 @@ impl Encoder {
                 rows.len() as f64 * d as f64 * 8.0 / 1e9
             )));
         }
-        for &row in rows {
+        x.resize(rows.len() * d, 0.0);
+        // Rows are independent: encode blocks of rows in parallel into their own part of `x`;
+        // the first error in row order is the one reported, as a sequential pass would.
+        const BLOCK: usize = 512;
+        let encode_row = |row: usize, out: &mut [f64]| -> Result<()> {
+            let mut at = 0;
             for (spec, &col) in self.columns.iter().zip(cols) {
                 let cell = table.cell(row, col);
                 match &spec.encoding {
@@ -881,7 +983,8 @@ impl Encoder {
                                 }
                             }
                         };
-                        x.push(v);
+                        out[at] = v;
+                        at += 1;
                     }
                     ColumnEncoding::OneHot { categories, fill } => {
                         let value = if is_missing(cell) {
@@ -900,10 +1003,24 @@ impl Encoder {
                                 ),
                             )
                         })?;
-                        x.extend((0..categories.len()).map(|i| if i == k { 1.0 } else { 0.0 }));
+                        out[at + k] = 1.0;
+                        at += categories.len();
                     }
                 }
             }
+            Ok(())
+        };
+        if d > 0 {
+            x.par_chunks_mut(BLOCK * d)
+                .zip(rows.par_chunks(BLOCK))
+                .map(|(xs, rs)| {
+                    rs.iter()
+                        .zip(xs.chunks_exact_mut(d))
+                        .try_for_each(|(&row, out)| encode_row(row, out))
+                })
+                .collect::<Vec<Result<()>>>()
+                .into_iter()
+                .collect::<Result<()>>()?;
         }
         Dataset::new(
             table.path(),
@@ -967,5 +1084,49 @@ fn median(values: &mut [f64]) -> f64 {
         values[n / 2]
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_number, parse_number};
+
+    /// The fast syntax check agrees with Rust's parser on every case, accepted or not.
+    #[test]
+    fn is_number_agrees_with_the_parser() {
+        for cell in [
+            "0",
+            "-1",
+            "+2",
+            "3.",
+            ".5",
+            "-.5",
+            "1e5",
+            "1E-5",
+            "2.5e+10",
+            "1e",
+            "e5",
+            ".",
+            "-",
+            "+",
+            "",
+            "1.2.3",
+            "1e5.0",
+            "inf",
+            "-Infinity",
+            "NaN",
+            "nan",
+            "abc",
+            "1,5",
+            " 1",
+            "0x10",
+            "1_000",
+            "--1",
+            "1e+",
+            "00012",
+            "9".repeat(400).as_str(),
+        ] {
+            assert_eq!(is_number(cell), parse_number(cell).is_some(), "{cell:?}");
+        }
     }
 }
