@@ -25,6 +25,7 @@
 //! Matrix multiply comes from the `gemm` crate; everything around it is written here and checked
 //! against finite differences and PyTorch reference values (see `fixtures/reference/`).
 
+pub mod bias_variance;
 pub mod checkpoint;
 pub mod choice;
 pub mod data;
