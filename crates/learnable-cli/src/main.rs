@@ -33,6 +33,11 @@ enum Command {
     Logits(cmd::logits::Args),
     /// Count parameters and memory of a model, preset, config.json or safetensors file.
     Params(cmd::params::Args),
+    /// Training and validation scores (k-fold) as one setting changes, with a diagnosis:
+    /// underfitting, overfitting or the sweet spot.
+    ValidationCurve(cmd::curve::ValidationArgs),
+    /// Training and validation scores (k-fold) as the training set grows, with a diagnosis.
+    LearningCurve(cmd::curve::LearningArgs),
 }
 
 /// Restore the default SIGPIPE disposition so that `learnable ... | head` ends quietly when the
@@ -72,6 +77,8 @@ fn main() {
         Command::Datasets(a) => cmd::datasets::run(a),
         Command::Logits(a) => cmd::logits::run(a),
         Command::Params(a) => cmd::params::run(a),
+        Command::ValidationCurve(a) => cmd::curve::run_validation(a),
+        Command::LearningCurve(a) => cmd::curve::run_learning(a),
     };
     if let Err(e) = result {
         // Settings are named by their flag only where this subcommand has that flag.

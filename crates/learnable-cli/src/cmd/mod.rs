@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod curve;
 pub mod datasets;
 pub mod eval;
 pub mod generate;

@@ -12,6 +12,7 @@ use super::setting::with_setting;
 use crate::data::Target;
 use crate::error::{Error, Result};
 use crate::fit::{FitConfig, FitData, fit, to_split};
+use crate::rng::Rng;
 
 /// How the folds are made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,9 +201,11 @@ pub fn validation_curve(
 /// Scores against the training-set size: for each fraction in `sizes` (in (0, 1], of a
 /// fold's training rows; scikit-learn's default is 0.1, 0.325, 0.55, 0.775, 1.0), fits on the
 /// first `floor(fraction · rows)` training rows of each fold and scores on them and on the
-/// fold's validation rows (scikit-learn's `learning_curve`). As [`validation_curve`] otherwise.
+/// fold's validation rows (scikit-learn's `learning_curve`; with `shuffle_seed`, the fold's
+/// training rows are shuffled first, as its `shuffle=True`). As [`validation_curve`] otherwise.
 ///
-/// Errors: a fraction outside (0, 1] or giving no rows (naming it), and those of
+/// Errors: a fraction outside (0, 1] or giving no rows (naming it), a classification subset
+/// with a single class (suggesting shuffling), and those of
 /// [`validation_curve`].
 pub fn learning_curve(
     config: &FitConfig,
@@ -232,9 +235,26 @@ pub fn learning_curve(
             ));
         }
         labels.push(rows.to_string());
-        for val in &folds {
+        for (f, val) in folds.iter().enumerate() {
             let mut train = complement(n, val);
+            if let Some(seed) = options.shuffle_seed {
+                // scikit-learn's learning_curve(shuffle=True): the fold's training rows in a
+                // seeded order before taking the first ones.
+                Rng::new(seed, &format!("learning-curve-fold-{f}")).shuffle(&mut train);
+            }
             train.truncate(rows);
+            if let Target::Classes(labels) = data.train_rows.target() {
+                if train.iter().all(|&i| labels[i] == labels[train[0]]) {
+                    return Err(Error::invalid(
+                        "sizes",
+                        frac,
+                        &format!(
+                            "sizes whose rows hold at least two classes: the first {rows} training rows of fold {} are all one class; shuffle the rows (--shuffle) or use larger sizes",
+                            f + 1
+                        ),
+                    ));
+                }
+            }
             jobs.push(Job {
                 point,
                 config: config.clone(),

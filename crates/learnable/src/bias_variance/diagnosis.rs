@@ -7,17 +7,19 @@
 //!   `SE = sd / √K` over the `K` folds (sample sd);
 //! * a value is **good** when its mean validation error is within `e* + SE` (statistically
 //!   as good as the best);
-//! * otherwise it **underfits** (high bias) when even its training error is above `e* + SE`:
-//!   it cannot fit the data it was trained on as well as the best model predicts new data;
-//! * otherwise it **overfits** (high variance): it fits its training rows well, but its
-//!   validation error is worse than the best by more than one standard error.
+//! * otherwise its excess validation error over the best splits into a bias part and a
+//!   variance part: `e_i − e* = (t_i − t*) + (g_i − g*)` with `t` the training error and
+//!   `g = e − t` the generalisation gap. It **underfits** (high bias) when the training-error
+//!   part is the larger (it cannot fit the data it was trained on as well as the best model
+//!   does), and **overfits** (high variance) when the gap part is.
 //! * The chosen value is the simplest good one (the one-standard-error rule: Hastie,
 //!   Tibshirani, Friedman, "The Elements of Statistical Learning", §7.10; glmnet's
 //!   `lambda.1se`), simplest by the setting's complexity direction.
 //! * Double descent (M. Belkin, D. Hsu, S. Ma, S. Mandal, "Reconciling modern machine-learning
 //!   practice and the classical bias–variance trade-off", PNAS 116(32), 2019): when the
-//!   validation error falls again by more than one SE past an overfitting peak, the diagnosis
-//!   says so instead of calling everything past the peak overfitting.
+//!   validation error falls again by more than one SE at a more complex value than an
+//!   overfitting one, the diagnosis says so: that overfitting is a peak, not a reason to stop
+//!   adding capacity.
 
 use serde_json::{Value, json};
 
@@ -97,9 +99,12 @@ pub fn diagnose(curve: &Curve) -> Diagnosis {
     let threshold = val_err[best] + se;
     let verdicts: Vec<Verdict> = (0..val_err.len())
         .map(|i| {
+            let bias_part = train_err[i] - train_err[best];
+            let gap = |j: usize| val_err[j] - train_err[j];
+            let variance_part = gap(i) - gap(best);
             if val_err[i] <= threshold {
                 Verdict::Good
-            } else if train_err[i] > threshold {
+            } else if bias_part >= variance_part {
                 Verdict::Underfit
             } else {
                 Verdict::Overfit
@@ -189,27 +194,24 @@ pub fn diagnose(curve: &Curve) -> Diagnosis {
                 curve.param
             ));
         }
-        // Double descent: an overfitting peak followed, at higher complexity, by a validation
-        // error lower than the peak's by more than one SE.
-        if let Some(peak) = order.iter().position(|&i| verdicts[i] == Verdict::Overfit) {
-            let peak_i = order[peak];
-            let peak_worst = order[peak..]
-                .iter()
-                .copied()
-                .take_while(|&i| verdicts[i] == Verdict::Overfit)
-                .max_by(|&a, &b| val_err[a].total_cmp(&val_err[b]))
-                .unwrap_or(peak_i);
-            let after = order.iter().position(|&i| i == peak_worst).unwrap_or(peak);
-            if order[after + 1..]
-                .iter()
-                .any(|&i| val_err[i] < val_err[peak_worst] - se)
-            {
-                notes.push(format!(
-                    "the validation error falls again past the peak at {} = {} (double descent): \
-                     the overfitting there is a peak, not a reason to stop adding capacity",
-                    curve.param, curve.points[peak_worst].value
-                ));
-            }
+        // Double descent: an overfitting value followed, at higher complexity, by a
+        // validation error lower than its own by more than one SE.
+        let peak = order
+            .iter()
+            .enumerate()
+            .filter(|&(pos, &i)| {
+                verdicts[i] == Verdict::Overfit
+                    && order[pos + 1..]
+                        .iter()
+                        .any(|&j| val_err[j] < val_err[i] - se)
+            })
+            .max_by(|a, b| val_err[*a.1].total_cmp(&val_err[*b.1]));
+        if let Some((_, &p)) = peak {
+            notes.push(format!(
+                "the validation error falls again past the peak at {} = {} (double descent): \
+                 the overfitting there is a peak, not a reason to stop adding capacity",
+                curve.param, curve.points[p].value
+            ));
         }
     }
     Diagnosis {
