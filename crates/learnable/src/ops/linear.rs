@@ -24,7 +24,7 @@ pub fn linear_forward(
 
 /// Forward kernel with a fused activation: `y[n, out] = act(x[n, in] · w[out, in]ᵀ + b[out])`.
 ///
-/// Large batches on x86-64 with AVX2+FMA use [`crate::kernels::fused_linear`] (bias and ReLU applied in
+/// Large batches use [`crate::kernels::fused_linear`] (bias and ReLU applied in
 /// the GEMM's epilogue); otherwise `gemm` followed by the activation. Both paths agree to f32
 /// rounding (different summation orders), and each is deterministic for any thread count.
 pub fn linear_forward_act(

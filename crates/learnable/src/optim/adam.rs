@@ -150,14 +150,17 @@ fn lerp(a: f32, b: f32, w: f32) -> f32 {
 
 /// One fused pass over a parameter: reads `g`, updates `m`, `v` and `p` together.
 ///
-/// On x86-64 with AVX2 the same loop is compiled for 8-wide vectors; IEEE arithmetic without
-/// contraction makes both versions bit-identical.
+/// The same loop is compiled for 16-wide vectors (AVX-512F), 8-wide (AVX2) and the baseline,
+/// picked by [`crate::kernels::isa::active`]; IEEE arithmetic without contraction (Rust never
+/// fuses a multiply and an add on its own) makes every version bit-identical.
 fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
     #[cfg(target_arch = "x86_64")]
-    if crate::kernels::fused_linear::available() {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        unsafe { update_avx2(p, g, m, v, s) };
-        return;
+    match crate::kernels::isa::active() {
+        // SAFETY: `active()` only returns a path the CPU supports.
+        crate::kernels::isa::Isa::Avx512 => return unsafe { update_avx512(p, g, m, v, s) },
+        // SAFETY: as above (AVX2 and FMA).
+        crate::kernels::isa::Isa::Avx2 => return unsafe { update_avx2(p, g, m, v, s) },
+        crate::kernels::isa::Isa::Portable => {}
     }
     update_portable(p, g, m, v, s)
 }
@@ -165,6 +168,12 @@ fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn update_avx2(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
+    update_portable(p, g, m, v, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn update_avx512(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
     update_portable(p, g, m, v, s)
 }
 
