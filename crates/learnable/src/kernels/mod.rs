@@ -5,6 +5,7 @@
 //! library (the cross-entropy loss, the softmax op, sampling at a temperature) is built on.
 
 pub mod fused_linear;
+mod gemm_avx512;
 pub mod isa;
 pub mod matmul;
 pub mod softmax;

@@ -1,7 +1,8 @@
 //! `linear`: y = x·Wᵀ + b, as PyTorch's `nn.functional.linear` (W stored `[out, in]`).
 
 use crate::error::{Error, Result, fmt_shape};
-use crate::kernels::fused_linear::{Epilogue, linear_forward_into};
+use crate::kernels::fused_linear::{self, Epilogue, linear_forward_into};
+use crate::kernels::isa::{self, Isa};
 use crate::kernels::matmul::{Mat, gemm};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
@@ -37,7 +38,12 @@ pub fn linear_forward_act(
     act: Epilogue,
 ) -> Vec<f32> {
     let mut y = vec![0.0f32; n * out];
-    if n >= FUSED_MIN_ROWS && linear_forward_into(&mut y, x, w, b, n, inp, out, act) {
+    let min_rows = if isa::active() == Isa::Avx512 {
+        fused_linear::MIN_ROWS
+    } else {
+        FUSED_MIN_ROWS
+    };
+    if n >= min_rows && linear_forward_into(&mut y, x, w, b, n, inp, out, act) {
         return y;
     }
     let accumulate = if let Some(b) = b {
