@@ -34,7 +34,8 @@ def med(tool, key):
     return statistics.median(r[key] for r in rows if r["tool"] == tool)
 n = sum(r["tool"] == "learnable" for r in rows)
 isa = sorted({r.get("isa", "?") for r in rows if r["tool"] == "learnable"})
-print(f"medians over {n} alternating rounds; learnable kernel path: {\",\".join(isa)}")
+path = ",".join(isa)
+print(f"medians over {n} alternating rounds; learnable kernel path: {path}")
 for key, label, target in [
     ("train_steps_per_s", "training steps/s    ", ">= 1.5x"),
     ("batch1_latency_us", "batch-1 latency (us)", "<= 0.2x"),
