@@ -188,11 +188,17 @@ unsafe fn pack_a(o: &Ops, pa: &mut [f32], m: usize, k0: usize, klen: usize, kc: 
         let dst = &mut pa[t * MR * kc..t * MR * kc + r_n * klen];
         if o.rsa == 1 {
             // A's rows are contiguous for a fixed k (A used transposed): copy R values per k.
+            // One masked load and store per k (a `copy_from_slice` of ≤ 12 values would be a
+            // `memmove` call).
+            let mask = (1u16 << r_n) - 1;
             for (p, chunk) in dst.chunks_exact_mut(r_n).enumerate() {
-                // SAFETY: rows t·12 .. t·12 + r_n < m at column k0 + p < k (caller).
-                let src =
-                    unsafe { std::slice::from_raw_parts(o.a.add(t * MR + (k0 + p) * o.csa), r_n) };
-                chunk.copy_from_slice(src);
+                // SAFETY: rows t·12 .. t·12 + r_n < m at column k0 + p < k (caller); `chunk`
+                // has r_n values; masked lanes are neither read nor written.
+                unsafe {
+                    use std::arch::x86_64::*;
+                    let v = _mm512_maskz_loadu_ps(mask, o.a.add(t * MR + (k0 + p) * o.csa));
+                    _mm512_mask_storeu_ps(chunk.as_mut_ptr(), mask, v);
+                }
             }
         } else {
             for r in 0..r_n {
@@ -229,12 +235,15 @@ unsafe fn run_job(o: &Ops, pa: &[f32], kb: KBlock, pb: &mut Vec<Line>) {
     // last column).
     for p in 0..np {
         let jn = (cols - p * NR).min(NR);
+        let mask = if jn == NR { u16::MAX } else { (1u16 << jn) - 1 };
         for (kk, line) in pb[p * klen..(p + 1) * klen].iter_mut().enumerate() {
-            // SAFETY: row k0 + kk < k and columns j0 + p·16 .. + jn < n lie inside `b`.
-            let src =
-                unsafe { std::slice::from_raw_parts(o.b.add((k0 + kk) * o.ldb + j0 + p * NR), jn) };
-            line.0[..jn].copy_from_slice(src);
-            line.0[jn..].fill(0.0);
+            // SAFETY: row k0 + kk < k and columns j0 + p·16 .. + jn < n lie inside `b` (the
+            // masked-out lanes are not read and load as 0); `line` is 64-byte aligned.
+            unsafe {
+                use std::arch::x86_64::*;
+                let v = _mm512_maskz_loadu_ps(mask, o.b.add((k0 + kk) * o.ldb + j0 + p * NR));
+                _mm512_store_ps(line.0.as_mut_ptr(), v);
+            }
         }
     }
     // The job's first row tile in `pa` (i0 is a multiple of 12).
