@@ -26,8 +26,8 @@
 //!   fusion), so no extra pass over `y` is made.
 //!
 //! Every other matrix product (the backward pass, attention, training batches under
-//! [`crate::ops::linear::FUSED_MIN_ROWS`] rows, non-ReLU inference) goes through
-//! [`crate::kernels::matmul::gemm`].
+//! [`crate::ops::linear::FUSED_MIN_ROWS`] rows on the AVX2 and portable paths, non-ReLU
+//! inference) goes through [`crate::kernels::matmul::gemm`] (which has its own AVX-512 kernel).
 //!
 //! Determinism: on one path each output element is computed by the same sequence of operations
 //! in the same order (bias, then `k` ascending, block by block) whatever the thread count, the

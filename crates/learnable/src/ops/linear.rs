@@ -7,8 +7,10 @@ use crate::kernels::matmul::{Mat, gemm};
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 
-/// Batches of at least this many rows go through the fused kernel ([`crate::kernels::fused_linear`])
-/// when the CPU supports it; smaller ones through `gemm`, which is faster there.
+/// On the AVX2 and portable paths, batches of at least this many rows go through the fused kernel
+/// ([`crate::kernels::fused_linear`]), smaller ones through `gemm`, which is faster there. On the
+/// AVX-512 path the fused kernel takes every batch of [`fused_linear::MIN_ROWS`] rows or more
+/// (measured at 128 rows, 784→256, packing included: 420 µs vs 560 µs for `gemm`, one thread).
 pub const FUSED_MIN_ROWS: usize = 256;
 
 /// Forward kernel: `y[n, out] = x[n, in] · w[out, in]ᵀ + b[out]`.
