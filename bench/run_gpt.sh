@@ -16,6 +16,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 cargo build --release -q -p learnable-cli
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, avx512f: $(grep -qm1 avx512f /proc/cpuinfo && echo yes || echo no); threads=$THREADS; $(date -u +%F)"
+echo "learnable $(./target/release/learnable --version); LEARNABLE_ISA=${LEARNABLE_ISA:-unset}; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 tmp=$(mktemp -d)
 L=() P=()
 for r in $(seq "$ROUNDS"); do
@@ -26,6 +27,7 @@ for r in $(seq "$ROUNDS"); do
   L+=("$l"); P+=("$p")
 done
 rm -rf "$tmp"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 -c "
 import statistics
 l = statistics.median([${L[*]/%/,}]); p = statistics.median([${P[*]/%/,}])

@@ -54,15 +54,28 @@ fn reset_sigpipe() {
 
 fn main() {
     reset_sigpipe();
-    let matches = Cli::command().try_get_matches().unwrap_or_else(|e| {
-        // A whole-number flag out of range is a range error like the library's (exit 1, the
-        // flag and its range named); every other clap error keeps clap's text and exit code.
-        if let Some(v) = flags::flag_value_error(&e) {
-            eprintln!("error: {v}");
-            std::process::exit(1);
-        }
-        e.exit()
-    });
+    // `--version` also names the kernel path this process takes (benchmarks print it).
+    // (clap wants a 'static str; leaked once per process.)
+    let version: &'static str = Box::leak(
+        format!(
+            "{} (kernels: {})",
+            env!("CARGO_PKG_VERSION"),
+            learnable::kernels::isa::active()
+        )
+        .into_boxed_str(),
+    );
+    let matches = Cli::command()
+        .version(version)
+        .try_get_matches()
+        .unwrap_or_else(|e| {
+            // A whole-number flag out of range is a range error like the library's (exit 1, the
+            // flag and its range named); every other clap error keeps clap's text and exit code.
+            if let Some(v) = flags::flag_value_error(&e) {
+                eprintln!("error: {v}");
+                std::process::exit(1);
+            }
+            e.exit()
+        });
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The flags the user typed in the subcommand (not those left at their default).
     let given = matches

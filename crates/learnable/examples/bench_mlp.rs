@@ -1,7 +1,8 @@
 //! learnable side of the MLP benchmark in `bench/run.sh` (same workload as bench/torch_mlp.py):
 //! MLP 784-256-256-10, ReLU, float32, batch 128, AdamW lr 1e-3, cross-entropy; then batch-1
 //! latency and batch-1024 throughput in inference mode. Prints one JSON line.
-//! Threads: RAYON_NUM_THREADS (the script sets 2).
+//! Threads: RAYON_NUM_THREADS (the script sets 2). Kernel path: LEARNABLE_ISA (default: the best
+//! the CPU has); the line names the path taken (`isa`).
 
 use std::time::Instant;
 
@@ -86,8 +87,9 @@ fn main() -> learnable::Result<()> {
         5,
     );
     println!(
-        "{{\"tool\": \"learnable\", \"version\": \"{}\", \"threads\": {}, \"train_steps_per_s\": {}, \"batch1_latency_us\": {}, \"batch1024_rows_per_s\": {}, \"batch1024_unprepared_rows_per_s\": {}}}",
+        "{{\"tool\": \"learnable\", \"version\": \"{}\", \"isa\": \"{}\", \"threads\": {}, \"train_steps_per_s\": {}, \"batch1_latency_us\": {}, \"batch1024_rows_per_s\": {}, \"batch1024_unprepared_rows_per_s\": {}}}",
         env!("CARGO_PKG_VERSION"),
+        learnable::kernels::isa::active(),
         rayon::current_num_threads(),
         train_steps_per_s,
         1e6 / lat,

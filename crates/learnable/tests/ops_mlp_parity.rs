@@ -106,7 +106,7 @@ fn mlp_logits_loss_and_gradients_match_pytorch_at_step_one() {
 /// `FUSED_MIN_ROWS`, so the fused path runs where the CPU has AVX2), logits atol 1e-5 (README
 /// section 3). `Mlp::predict` (packing per call) must give bit-identical values, and every row
 /// the same bits whether predicted alone, in a batch of 5 or 64, or in the 320-row batch
-/// (batch-invariant inference; by construction of the kernel where the CPU has AVX2+FMA).
+/// (batch-invariant inference; by construction of the fused kernel, on every ISA path).
 #[test]
 fn prepared_mlp_inference_matches_pytorch_logits_on_a_large_batch() {
     use learnable::models::mlp::{Activation, Mlp, MlpConfig};
@@ -151,7 +151,7 @@ fn prepared_mlp_inference_matches_pytorch_logits_on_a_large_batch() {
     let small = prepared.predict(&x).unwrap();
     let err = small.max_abs_diff(want);
     assert!(err <= 1e-5, "64-row logits max |err| {err:e} > 1e-5");
-    if learnable::kernels::fused_linear::available() {
+    {
         let bits = |t: &Tensor, row: usize| -> Vec<u32> {
             t.data()[row * 10..(row + 1) * 10]
                 .iter()

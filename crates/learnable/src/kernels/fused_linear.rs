@@ -1,5 +1,6 @@
-//! Fused linear forward kernel: `y = act(x·Wᵀ + b)` in one pass over the output, for x86-64
-//! CPUs with AVX2 and FMA.
+//! Fused linear forward kernel: `y = act(x·Wᵀ + b)` in one pass over the output, with an
+//! AVX-512F path, an AVX2+FMA path and a portable path, chosen at run time
+//! ([`crate::kernels::isa::active`], overridable with `LEARNABLE_ISA`).
 //!
 //! Why it exists: on the AVX2-only benchmark machine (bench/RESULTS.md) the `gemm` crate runs the
 //! forward GEMM of a linear layer (`[1024, 784]·[256, 784]ᵀ`) at about 55% of the two cores' FMA
@@ -9,24 +10,37 @@
 //! High-Performance Matrix Multiplication", ACM TOMS 34(3), 2008; F. Van Zee and R. van de
 //! Geijn, "BLIS", ACM TOMS 41(3), 2015), specialised to the linear layer:
 //! - the weight `W [out, in]` is packed ([`PackedLinear`]) into panels of 16 output columns,
-//!   `k`-major and 64-byte aligned, once per call or once per model (`Mlp::prepare`);
+//!   `k`-major and 64-byte aligned, once per call or once per model (`Mlp::prepare`); the layout
+//!   is the same for every path;
 //! - the reduction dimension is cut into blocks of at most 256 so that one block of the packed
 //!   weight stays in L2 while rows of `x` stream through L1;
-//! - a 6×16 register tile (12 AVX accumulators) does 12 FMAs per 8 loads;
+//! - AVX2: a 6×16 register tile (12 `ymm` accumulators) does 12 FMAs per 8 loads; rows past the
+//!   last full tile go through a one-row kernel (four panels at a time);
+//! - AVX-512: a 12×32 register tile (two panels side by side, 24 of the 32 `zmm` registers as
+//!   accumulators) does 24 FMAs per 14 loads (the broadcasts fold into the FMAs); the rows past
+//!   the last full tile use the same tile with fewer rows and more panels (e.g. 1×128), the
+//!   last, partial panel masked stores (`__mmask16`), so no scratch copy is made;
+//! - portable: a 4×16 tile in plain Rust (separate multiply and add, which the compiler
+//!   vectorises for the baseline target);
 //! - the bias initialises the accumulators and ReLU is applied before the last store (epilogue
-//!   fusion), so no extra pass over `y` is made;
-//! - rows past the last full 6-row tile go through a one-row kernel (four panels at a time).
+//!   fusion), so no extra pass over `y` is made.
 //!
-//! Every other matrix product (the backward pass, attention, training batches under 256 rows,
-//! non-ReLU inference, CPUs without AVX2) still goes through [`crate::kernels::matmul::gemm`].
+//! Every other matrix product (the backward pass, attention, training batches under
+//! [`crate::ops::linear::FUSED_MIN_ROWS`] rows on the AVX2 and portable paths, non-ReLU
+//! inference) goes through [`crate::kernels::matmul::gemm`] (which has its own AVX-512 kernel).
 //!
-//! Determinism: each output element is computed by the same sequence of FMAs in the same order
-//! (bias, then `k` ascending, block by block) whatever the thread count, the batch size or which
-//! rows share its tile (the one-row kernel does the same FMAs as the tile), so results are
-//! bit-identical for 1 and 2 threads and a row gives the same bits in any batch. They differ
-//! from `gemm`'s in the last bits (different summation order), as any two BLAS libraries do.
+//! Determinism: on one path each output element is computed by the same sequence of operations
+//! in the same order (bias, then `k` ascending, block by block) whatever the thread count, the
+//! batch size or which rows share its tile (the remainder kernels do the same FMAs as the full
+//! tile), so results are bit-identical for 1 and 2 threads and a row gives the same bits in any
+//! batch. The AVX2 and AVX-512 paths do the same fused multiply-adds in the same order and so
+//! agree bit for bit too; the portable path rounds each product before adding (no FMA) and
+//! differs from them in the last bits, as all of them differ from `gemm` (different summation
+//! order), as any two BLAS libraries do.
 
 use rayon::prelude::*;
+
+use crate::kernels::isa::{self, Isa};
 
 /// Activation applied to the output inside the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,15 +51,19 @@ pub enum Epilogue {
     Relu,
 }
 
-/// Rows of the register tile.
+/// Rows of the AVX2 register tile.
 const MR: usize = 6;
+/// Rows of the AVX-512 register tile (its columns: two panels, 32 outputs).
+const MR512: usize = 12;
+/// Rows of the portable tile.
+const MR_PORTABLE: usize = 4;
 /// Columns of the register tile (two AVX vectors of 8 f32).
 const NR: usize = 16;
 /// Largest block of the reduction dimension.
 const KC_MAX: usize = 256;
-/// Most rows per cache block within a task (a multiple of `MR`).
+/// Most rows per cache block within a task (a multiple of every path's tile rows).
 const MC: usize = 48;
-/// Batches smaller than this use `gemm` (a 6-row tile would waste most of its work).
+/// [`linear_forward_into`] declines batches smaller than this (callers then use `gemm`).
 pub const MIN_ROWS: usize = 12;
 
 /// One `k`-row of a packed weight panel: 16 output columns, aligned to a cache line.
@@ -53,26 +71,11 @@ pub const MIN_ROWS: usize = 12;
 #[derive(Clone, Copy)]
 struct Line([f32; NR]);
 
-/// Whether this CPU can run the kernel (x86-64 with AVX2 and FMA, detected once at run time).
-pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::sync::OnceLock;
-        static OK: OnceLock<bool> = OnceLock::new();
-        *OK.get_or_init(|| {
-            std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-        })
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// `y[n, out] = act(x[n, inp] · w[out, inp]ᵀ + b[out])`, all row-major.
 ///
-/// Returns `false` and leaves `y` untouched when the kernel does not apply (no AVX2/FMA, fewer
-/// than [`MIN_ROWS`] rows, or `inp == 0`); the caller then uses the general path.
+/// Runs on the process's path ([`isa::active`]). Returns `false` and leaves `y` untouched when
+/// the kernel does not apply (fewer than [`MIN_ROWS`] rows, or `inp == 0`); the caller then uses
+/// the general path.
 ///
 /// Panics only if the slice lengths disagree with `n`, `inp`, `out` (programming error; callers
 /// validate shapes first).
@@ -126,6 +129,7 @@ pub fn chain_forward(layers: &[(PackedLinear, Epilogue)], x: &[f32], n: usize) -
         n,
         inp,
         out,
+        tile_rows(layers[0].0.isa),
         scratch,
         |bufs, xchunk, ychunk, rows| {
             let (cur, next) = bufs;
@@ -151,7 +155,7 @@ pub fn chain_forward(layers: &[(PackedLinear, Epilogue)], x: &[f32], n: usize) -
 fn pack_panel(rows: &[f32], inp: usize, panel: &mut [Line]) {
     debug_assert_eq!(panel.len(), inp);
     #[cfg(target_arch = "x86_64")]
-    if rows.len() == NR * inp && available() {
+    if rows.len() == NR * inp && Isa::Avx2.supported() {
         // SAFETY: AVX2 checked; `rows` holds 16 rows of `inp` values and `panel` `inp` lines.
         unsafe { pack_full_panel_avx2(rows, inp, panel) };
         return;
@@ -221,28 +225,39 @@ unsafe fn pack_full_panel_avx2(rows: &[f32], inp: usize, panel: &mut [Line]) {
 /// Rows per parallel task, aimed at (the count of tasks is a multiple of the thread count).
 const TASK_ROWS: usize = 128;
 
-/// Runs `f(scratch, x_rows, y_rows, rows)` (scratch made once per task) over `n` rows (`x` `[n, in_w]`, `y` `[n, out_w]`) in parallel:
-/// the rows are cut into tasks holding equal numbers of 6-row tiles (±1), a multiple of the thread
-/// count, so that threads finish together; each task runs its rows in blocks of at most [`MC`]
-/// (multiples of [`MR`]) to keep a block's activations in cache. Which rows share a task or a
-/// block never changes a result.
+/// Rows of the register tile of a path.
+fn tile_rows(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512 => MR512,
+        Isa::Avx2 => MR,
+        Isa::Portable => MR_PORTABLE,
+    }
+}
+
+/// Runs `f(scratch, x_rows, y_rows, rows)` (scratch made once per task) over `n` rows (`x`
+/// `[n, in_w]`, `y` `[n, out_w]`) in parallel: the rows are cut into tasks holding equal numbers
+/// of `mr`-row tiles (±1), a multiple of the thread count, so that threads finish together; each
+/// task runs its rows in blocks of at most [`MC`] (multiples of `mr`) to keep a block's
+/// activations in cache. Which rows share a task or a block never changes a result.
+#[allow(clippy::too_many_arguments)]
 fn for_each_row_block<S>(
     x: &[f32],
     y: &mut [f32],
     n: usize,
     in_w: usize,
     out_w: usize,
+    mr: usize,
     scratch: impl Fn() -> S + Sync,
     f: impl Fn(&mut S, &[f32], &mut [f32], usize) + Sync,
 ) {
     let threads = rayon::current_num_threads().max(1);
-    let tiles = n.div_ceil(MR);
+    let tiles = n.div_ceil(mr);
     let tasks = (n.div_ceil(TASK_ROWS).div_ceil(threads) * threads).clamp(1, tiles.max(1));
     let mut parts = Vec::with_capacity(tasks);
     let (mut xr, mut yr) = (x, y);
     for t in 0..tasks {
-        let end = ((t + 1) * tiles / tasks * MR).min(n);
-        let start = (t * tiles / tasks * MR).min(n);
+        let end = ((t + 1) * tiles / tasks * mr).min(n);
+        let start = (t * tiles / tasks * mr).min(n);
         let rows = end - start;
         let (xh, xt) = xr.split_at(rows * in_w);
         let (yh, yt) = std::mem::take(&mut yr).split_at_mut(rows * out_w);
@@ -280,19 +295,34 @@ pub struct PackedLinear {
     bias: Vec<Line>,
     inp: usize,
     out: usize,
+    isa: Isa,
 }
 
 impl PackedLinear {
-    /// Packs `w [out, inp]` and `b [out]` (zero if `None`). `None` when the kernel does not
-    /// apply: no AVX2/FMA, or `inp == 0` or `out == 0`.
+    /// Packs `w [out, inp]` and `b [out]` (zero if `None`) for the process's path
+    /// ([`isa::active`]). `None` when the kernel does not apply: `inp == 0` or `out == 0`.
     ///
     /// Panics if `w.len() != out·inp` or `b.len() != out` (programming error).
     pub fn new(w: &[f32], b: Option<&[f32]>, out: usize, inp: usize) -> Option<Self> {
+        Self::with_isa(isa::active(), w, b, out, inp)
+    }
+
+    /// [`PackedLinear::new`] for a given path (tests and benchmarks run every path the machine
+    /// has this way). `None` also when this CPU cannot run `isa` ([`Isa::supported`]).
+    ///
+    /// Panics if `w.len() != out·inp` or `b.len() != out` (programming error).
+    pub fn with_isa(
+        isa: Isa,
+        w: &[f32],
+        b: Option<&[f32]>,
+        out: usize,
+        inp: usize,
+    ) -> Option<Self> {
         assert_eq!(w.len(), out * inp, "fused_linear weight size");
         if let Some(b) = b {
             assert_eq!(b.len(), out, "fused_linear bias size");
         }
-        if !available() || inp == 0 || out == 0 {
+        if !isa.supported() || inp == 0 || out == 0 {
             return None;
         }
         let np = out.div_ceil(NR);
@@ -316,7 +346,13 @@ impl PackedLinear {
             bias,
             inp,
             out,
+            isa,
         })
+    }
+
+    /// The path this layer runs on.
+    pub fn isa(&self) -> Isa {
+        self.isa
     }
 
     /// Input width.
@@ -330,6 +366,7 @@ impl PackedLinear {
     }
 
     /// `y[n, out] = act(x[n, inp]·Wᵀ + b)`, rows split across rayon threads in blocks of ≤ 48.
+    /// For `n == 0` nothing is done.
     ///
     /// Panics if `x` or `y` has the wrong length (programming error).
     pub fn forward(&self, x: &[f32], y: &mut [f32], n: usize, act: Epilogue) {
@@ -341,6 +378,7 @@ impl PackedLinear {
             n,
             self.inp,
             self.out,
+            tile_rows(self.isa),
             || (),
             |_, xc, yc, rows| self.forward_rows(xc, yc, rows, act),
         );
@@ -394,6 +432,15 @@ impl PackedLinear {
 
     /// One thread's share: `rows` rows, blocked over `k` (≤ 256 per block) and output panels.
     fn forward_rows(&self, x: &[f32], y: &mut [f32], rows: usize, act: Epilogue) {
+        match self.isa {
+            Isa::Avx512 => self.forward_rows_avx512(x, y, rows, act),
+            Isa::Avx2 => self.forward_rows_avx2(x, y, rows, act),
+            Isa::Portable => self.forward_rows_portable(x, y, rows, act),
+        }
+    }
+
+    /// [`Self::forward_rows`] on the AVX2 path.
+    fn forward_rows_avx2(&self, x: &[f32], y: &mut [f32], rows: usize, act: Epilogue) {
         let (inp, out) = (self.inp, self.out);
         debug_assert_eq!(x.len(), rows * inp);
         debug_assert_eq!(y.len(), rows * out);
@@ -425,7 +472,7 @@ impl PackedLinear {
                         std::array::from_fn(|r| x[(t * MR + r) * inp + k0..].as_ptr());
                     let c0 = t * MR * out + j0;
                     if jn == NR {
-                        // SAFETY: AVX2+FMA were checked when packing (`available()`); `ap[r]`
+                        // SAFETY: AVX2+FMA were checked when packing (`Isa::supported`); `ap[r]`
                         // points at ≥ klen readable f32 (row t·6 + r of x from k0, a full tile);
                         // `bp` at klen packed lines; `c` at 6 rows of stride `out` with 16 columns
                         // each, inside `y` (jn == NR).
@@ -468,6 +515,259 @@ impl PackedLinear {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// One k-block of a forward pass: where it starts, how long it is, whether the accumulators
+/// start from the bias (`first`) or from the partial sums in `y`, and whether ReLU follows.
+#[derive(Clone, Copy)]
+struct KBlock {
+    k0: usize,
+    klen: usize,
+    first: bool,
+    relu: bool,
+}
+
+impl PackedLinear {
+    /// The k-blocks of a pass: `ceil(inp / 256)` blocks of equal length (±1).
+    fn kblocks(&self, act: Epilogue) -> impl Iterator<Item = KBlock> + use<> {
+        let inp = self.inp;
+        let kblocks = inp.div_ceil(KC_MAX);
+        let kc = inp.div_ceil(kblocks);
+        let relu = act == Epilogue::Relu;
+        (0..kblocks).map(move |kb| KBlock {
+            k0: kb * kc,
+            klen: kc.min(inp - kb * kc),
+            first: kb == 0,
+            relu: relu && kb + 1 == kblocks,
+        })
+    }
+
+    /// [`Self::forward_rows`] on the AVX-512 path: full 12-row tiles two panels at a time, then
+    /// the last `rows % 12` rows as one shorter tile over more panels at a time (the same FMAs
+    /// per element in the same order, so a row's bits never depend on its neighbours).
+    fn forward_rows_avx512(&self, x: &[f32], y: &mut [f32], rows: usize, act: Epilogue) {
+        debug_assert_eq!(x.len(), rows * self.inp);
+        debug_assert_eq!(y.len(), rows * self.out);
+        let tiles = rows / MR512;
+        let r0 = tiles * MR512;
+        for blk in self.kblocks(act) {
+            // SAFETY (every call): the AVX-512 path is only packed when `Isa::Avx512.supported()`
+            // (checked in `with_isa`); the row ranges [row0, row0 + R·ntiles) lie inside
+            // `x`/`y`, which hold `rows` rows (checked above).
+            unsafe {
+                self.panels512::<MR512, 2>(x, y, 0, tiles, blk);
+                match rows - r0 {
+                    0 => {}
+                    1 => self.panels512::<1, 8>(x, y, r0, 1, blk),
+                    2 => self.panels512::<2, 8>(x, y, r0, 1, blk),
+                    3 => self.panels512::<3, 4>(x, y, r0, 1, blk),
+                    4 => self.panels512::<4, 4>(x, y, r0, 1, blk),
+                    5 => self.panels512::<5, 4>(x, y, r0, 1, blk),
+                    6 => self.panels512::<6, 2>(x, y, r0, 1, blk),
+                    7 => self.panels512::<7, 2>(x, y, r0, 1, blk),
+                    8 => self.panels512::<8, 2>(x, y, r0, 1, blk),
+                    9 => self.panels512::<9, 2>(x, y, r0, 1, blk),
+                    10 => self.panels512::<10, 2>(x, y, r0, 1, blk),
+                    _ => self.panels512::<11, 2>(x, y, r0, 1, blk),
+                }
+            }
+        }
+    }
+
+    /// `ntiles` tiles of `R` rows from row `row0`, all panels: groups of `V` full panels (the
+    /// group's packed lines stay in L1 while the tiles go by), then the remaining panels one at
+    /// a time, the last one masked to the `out % 16` columns that exist.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; `row0 + R·ntiles ≤ rows` where `x` is `[rows, inp]`, `y`
+    /// `[rows, out]`.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn panels512<const R: usize, const V: usize>(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        row0: usize,
+        ntiles: usize,
+        blk: KBlock,
+    ) {
+        let (inp, out) = (self.inp, self.out);
+        debug_assert!((row0 + R * ntiles) * inp <= x.len());
+        debug_assert!((row0 + R * ntiles) * out <= y.len());
+        let np = out.div_ceil(NR);
+        let full = out / NR;
+        let line = |p: usize| self.panels[p * inp + blk.k0..].as_ptr() as *const f32;
+        let xp = x.as_ptr();
+        let yp = y.as_mut_ptr();
+        let mut p = 0;
+        while p < np {
+            let (v, mask) = if p + V <= full {
+                (V, u16::MAX)
+            } else {
+                let jn = (out - p * NR).min(NR);
+                (1, if jn == NR { u16::MAX } else { (1u16 << jn) - 1 })
+            };
+            for t in 0..ntiles {
+                let r = row0 + t * R;
+                // SAFETY: rows r..r + R exist in x and y (caller); `a` has klen values from k0 on
+                // each row (k0 + klen ≤ inp); `c` addresses columns p·16 .. p·16 + 16·v of those
+                // rows, all < out except masked lanes of the last panel, which are not touched;
+                // `line(p + j)` has klen aligned packed lines (panels p + j < np).
+                unsafe {
+                    let a = xp.add(r * inp + blk.k0);
+                    let c = yp.add(r * out + p * NR);
+                    if v == V {
+                        let b: [*const f32; V] = std::array::from_fn(|j| line(p + j));
+                        let bias: [*const f32; V] =
+                            std::array::from_fn(|j| self.bias[p + j].0.as_ptr());
+                        tile512::<R, V>(a, inp, b, blk, c, out, bias, u16::MAX);
+                    } else {
+                        let bias = [self.bias[p].0.as_ptr()];
+                        tile512::<R, 1>(a, inp, [line(p)], blk, c, out, bias, mask);
+                    }
+                }
+            }
+            p += v;
+        }
+    }
+
+    /// Never called: the AVX-512 path is never packed off x86-64.
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn panels512<const R: usize, const V: usize>(
+        &self,
+        _x: &[f32],
+        _y: &mut [f32],
+        _row0: usize,
+        _ntiles: usize,
+        _blk: KBlock,
+    ) {
+        unreachable!("fused_linear::panels512 off x86-64")
+    }
+
+    /// [`Self::forward_rows`] on the portable path: 4-row tiles, then the last `rows % 4` rows
+    /// as one shorter tile (the same operations per element).
+    fn forward_rows_portable(&self, x: &[f32], y: &mut [f32], rows: usize, act: Epilogue) {
+        let tiles = rows / MR_PORTABLE;
+        let r0 = tiles * MR_PORTABLE;
+        for blk in self.kblocks(act) {
+            self.panels_portable::<MR_PORTABLE>(x, y, 0, tiles, blk);
+            match rows - r0 {
+                0 => {}
+                1 => self.panels_portable::<1>(x, y, r0, 1, blk),
+                2 => self.panels_portable::<2>(x, y, r0, 1, blk),
+                _ => self.panels_portable::<3>(x, y, r0, 1, blk),
+            }
+        }
+    }
+
+    /// `ntiles` tiles of `R` rows × 16 columns from row `row0`, panel by panel, in plain Rust:
+    /// `acc = acc + a·b` with the product rounded (no FMA), `k` ascending.
+    fn panels_portable<const R: usize>(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        row0: usize,
+        ntiles: usize,
+        blk: KBlock,
+    ) {
+        let (inp, out) = (self.inp, self.out);
+        let KBlock {
+            k0,
+            klen,
+            first,
+            relu,
+        } = blk;
+        for p in 0..out.div_ceil(NR) {
+            let j0 = p * NR;
+            let jn = (out - j0).min(NR);
+            let lines = &self.panels[p * inp + k0..p * inp + k0 + klen];
+            for t in 0..ntiles {
+                let r = row0 + t * R;
+                let mut acc = [[0.0f32; NR]; R];
+                for (i, row) in acc.iter_mut().enumerate() {
+                    if first {
+                        *row = self.bias[p].0;
+                    } else {
+                        let c = (r + i) * out + j0;
+                        row[..jn].copy_from_slice(&y[c..c + jn]);
+                    }
+                }
+                let a: [&[f32]; R] = std::array::from_fn(|i| {
+                    let s = (r + i) * inp + k0;
+                    &x[s..s + klen]
+                });
+                for (k, line) in lines.iter().enumerate() {
+                    for (row, ar) in acc.iter_mut().zip(&a) {
+                        let av = ar[k];
+                        for (c, &bv) in row.iter_mut().zip(&line.0) {
+                            *c = *c + av * bv;
+                        }
+                    }
+                }
+                for (i, row) in acc.iter().enumerate() {
+                    let c = (r + i) * out + j0;
+                    for (dst, &v) in y[c..c + jn].iter_mut().zip(row) {
+                        *dst = if relu { v.max(0.0) } else { v };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The AVX-512 register tile, `R` rows × `V` panels (16·V columns):
+/// `C[R, 16V] = (first ? bias : C) + A[R, kc]·B[kc, 16V]`, then `max(·, 0)` if `relu`. Row `r`
+/// of A is at `a + r·lda` (unit stride, `kc` values), panel `j` of B at `b[j]` (`kc` packed
+/// 16-wide lines, 64-byte aligned), row 0 of C at `c` with row stride `ldc`. Only the lanes set
+/// in `mask` of the last panel are read from or written to C (the other panels are whole).
+///
+/// Per element: the bias (or C), then one FMA per `k` ascending, the same as the AVX2 tile.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile512<const R: usize, const V: usize>(
+    a: *const f32,
+    lda: usize,
+    b: [*const f32; V],
+    blk: KBlock,
+    c: *mut f32,
+    ldc: usize,
+    bias: [*const f32; V],
+    mask: u16,
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees the pointers address what the doc comment says.
+    unsafe {
+        let lane_mask = |j: usize| if j + 1 == V { mask } else { u16::MAX };
+        let mut acc = [[_mm512_setzero_ps(); V]; R];
+        for (r, row) in acc.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = if blk.first {
+                    _mm512_load_ps(bias[j])
+                } else {
+                    _mm512_maskz_loadu_ps(lane_mask(j), c.add(r * ldc + j * NR))
+                };
+            }
+        }
+        for k in 0..blk.klen {
+            let mut bv = [_mm512_setzero_ps(); V];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = _mm512_load_ps(b[j].add(k * NR));
+            }
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*a.add(r * lda + k));
+                for (v, bj) in row.iter_mut().zip(&bv) {
+                    *v = _mm512_fmadd_ps(av, *bj, *v);
+                }
+            }
+        }
+        let z = _mm512_setzero_ps();
+        for (r, row) in acc.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                let v = if blk.relu { _mm512_max_ps(*v, z) } else { *v };
+                _mm512_mask_storeu_ps(c.add(r * ldc + j * NR), lane_mask(j), v);
             }
         }
     }
@@ -616,6 +916,7 @@ unsafe fn tile(
 mod tests {
     use super::*;
     use crate::rng::Rng;
+    use crate::tensor::Tensor;
 
     /// f64 triple loop: act(x·Wᵀ + b).
     fn reference(
@@ -640,54 +941,145 @@ mod tests {
         y
     }
 
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// `layer.forward` on a rayon pool of `threads` threads.
+    fn forward_on(
+        layer: &PackedLinear,
+        x: &[f32],
+        n: usize,
+        act: Epilogue,
+        threads: usize,
+    ) -> Vec<f32> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut y = vec![f32::NAN; n * layer.out()];
+        pool.install(|| layer.forward(x, &mut y, n, act));
+        y
+    }
+
     #[test]
-    fn matches_the_f64_triple_loop_on_edge_shapes() {
-        if !available() {
-            eprintln!("skipped: no AVX2/FMA on this CPU");
-            return;
-        }
+    fn every_path_matches_the_f64_triple_loop_on_edge_shapes() {
         let mut rng = Rng::new(7, "fused_linear");
-        // rows not a multiple of 6 or 48, outputs not a multiple of 16, k over one block.
-        for &(n, inp, out) in &[
+        // Rows: every remainder of the 12-, 6- and 4-row tiles next to full tiles; outputs not a
+        // multiple of 16 (masked last panel), multiples of 32 and 128 (panel groups), k over one
+        // 256-block (partial sums carried in `y`).
+        let shapes = [
+            (1, 1, 1),
             (12, 1, 1),
             (13, 5, 17),
+            (23, 40, 130),
             (49, 300, 33),
             (100, 784, 10),
             (97, 513, 16),
             (48, 256, 48),
-        ] {
-            for act in [Epilogue::Identity, Epilogue::Relu] {
-                for with_bias in [false, true] {
-                    let x = Tensor::uniform(&[n, inp], -1.0, 1.0, &mut rng);
-                    let w = Tensor::uniform(&[out, inp], -1.0, 1.0, &mut rng);
-                    let bv = Tensor::uniform(&[out], -1.0, 1.0, &mut rng);
-                    let b = with_bias.then(|| bv.data());
-                    let mut y = vec![f32::NAN; n * out];
-                    assert!(linear_forward_into(
-                        &mut y,
-                        x.data(),
-                        w.data(),
-                        b,
-                        n,
-                        inp,
-                        out,
-                        act
-                    ));
-                    let r = reference(x.data(), w.data(), b, n, inp, out, act);
-                    for (i, (&got, &want)) in y.iter().zip(&r).enumerate() {
-                        // f32 accumulation of `inp` products of magnitude ≤ 1.
-                        let tol = 1e-6 * (inp as f64 + 1.0);
-                        assert!(
-                            (got as f64 - want).abs() <= tol,
-                            "n={n} in={inp} out={out} {act:?} bias={with_bias} y[{i}] = {got}, want {want}"
-                        );
-                        if act == Epilogue::Relu {
-                            assert!(got >= 0.0);
+            (35, 64, 256),
+        ];
+        for isa in isa::available() {
+            for &(n, inp, out) in &shapes {
+                for act in [Epilogue::Identity, Epilogue::Relu] {
+                    for with_bias in [false, true] {
+                        let x = Tensor::uniform(&[n, inp], -1.0, 1.0, &mut rng);
+                        let w = Tensor::uniform(&[out, inp], -1.0, 1.0, &mut rng);
+                        let bv = Tensor::uniform(&[out], -1.0, 1.0, &mut rng);
+                        let b = with_bias.then(|| bv.data());
+                        let layer = PackedLinear::with_isa(isa, w.data(), b, out, inp).unwrap();
+                        assert_eq!(layer.isa(), isa);
+                        let mut y = vec![f32::NAN; n * out];
+                        layer.forward(x.data(), &mut y, n, act);
+                        let r = reference(x.data(), w.data(), b, n, inp, out, act);
+                        for (i, (&got, &want)) in y.iter().zip(&r).enumerate() {
+                            // f32 accumulation of `inp` products of magnitude ≤ 1, with or without
+                            // FMA: each add rounds by ≤ 2⁻²⁴·|partial sum|, the partial sums of
+                            // random ±1 terms stay O(√inp), so the error is ~ 6e-8·inp typically;
+                            // 1e-6·(inp + 1) leaves a 16x margin and still catches a wrong or
+                            // missing term (≥ 1e-3 here unless its product is tiny).
+                            let tol = 1e-6 * (inp as f64 + 1.0);
+                            assert!(
+                                (got as f64 - want).abs() <= tol,
+                                "{isa}: n={n} in={inp} out={out} {act:?} bias={with_bias} y[{i}] = {got}, want {want}"
+                            );
+                            if act == Epilogue::Relu {
+                                assert!(got >= 0.0);
+                            }
                         }
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_path_gives_a_row_the_same_bits_in_any_batch() {
+        let mut rng = Rng::new(5, "fused_linear_batch");
+        let (n, inp, out) = (203, 300, 150);
+        let x = Tensor::uniform(&[n, inp], -1.0, 1.0, &mut rng);
+        let w = Tensor::uniform(&[out, inp], -1.0, 1.0, &mut rng);
+        let b = Tensor::uniform(&[out], -1.0, 1.0, &mut rng);
+        for isa in isa::available() {
+            let layer = PackedLinear::with_isa(isa, w.data(), Some(b.data()), out, inp).unwrap();
+            let whole = forward_on(&layer, x.data(), n, Epilogue::Relu, 1);
+            // Windows that put rows at every position of a tile, in tiles and in remainders.
+            for (start, len) in [
+                (0, 1),
+                (5, 1),
+                (0, 7),
+                (3, 11),
+                (1, 12),
+                (2, 13),
+                (30, 25),
+                (100, 103),
+            ] {
+                let xs = &x.data()[start * inp..(start + len) * inp];
+                let part = forward_on(&layer, xs, len, Epilogue::Relu, 1);
+                assert_eq!(
+                    bits(&part),
+                    bits(&whole[start * out..(start + len) * out]),
+                    "{isa}: rows {start}..{} alone vs in 203",
+                    start + len
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_path_is_bit_identical_for_one_and_two_threads() {
+        let mut rng = Rng::new(3, "fused_linear_threads");
+        let (inp, out) = (784, 256);
+        let w = Tensor::uniform(&[out, inp], -1.0, 1.0, &mut rng);
+        let b = Tensor::uniform(&[out], -1.0, 1.0, &mut rng);
+        for n in [203, 1030] {
+            let x = Tensor::uniform(&[n, inp], -1.0, 1.0, &mut rng);
+            for isa in isa::available() {
+                let layer =
+                    PackedLinear::with_isa(isa, w.data(), Some(b.data()), out, inp).unwrap();
+                let y1 = forward_on(&layer, x.data(), n, Epilogue::Relu, 1);
+                let y2 = forward_on(&layer, x.data(), n, Epilogue::Relu, 2);
+                assert_eq!(bits(&y1), bits(&y2), "{isa}: n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_avx2_and_avx512_paths_agree_bit_for_bit() {
+        if !Isa::Avx512.supported() {
+            eprintln!("skipped: no AVX-512F on this CPU");
+            return;
+        }
+        let mut rng = Rng::new(9, "fused_linear_isa");
+        let (n, inp, out) = (77, 600, 70);
+        let x = Tensor::uniform(&[n, inp], -1.0, 1.0, &mut rng);
+        let w = Tensor::uniform(&[out, inp], -1.0, 1.0, &mut rng);
+        let b = Tensor::uniform(&[out], -1.0, 1.0, &mut rng);
+        let run = |isa| {
+            let layer = PackedLinear::with_isa(isa, w.data(), Some(b.data()), out, inp).unwrap();
+            forward_on(&layer, x.data(), n, Epilogue::Identity, 2)
+        };
+        assert_eq!(bits(&run(Isa::Avx2)), bits(&run(Isa::Avx512)));
     }
 
     #[test]
@@ -709,44 +1101,7 @@ mod tests {
     }
 
     #[test]
-    fn bit_identical_for_one_and_two_threads() {
-        if !available() {
-            return;
-        }
-        let mut rng = Rng::new(3, "fused_linear_threads");
-        let (n, inp, out) = (203, 784, 256);
-        let x = Tensor::uniform(&[n, inp], -1.0, 1.0, &mut rng);
-        let w = Tensor::uniform(&[out, inp], -1.0, 1.0, &mut rng);
-        let b = Tensor::uniform(&[out], -1.0, 1.0, &mut rng);
-        let go = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let mut y = vec![0.0f32; n * out];
-            pool.install(|| {
-                linear_forward_into(
-                    &mut y,
-                    x.data(),
-                    w.data(),
-                    Some(b.data()),
-                    n,
-                    inp,
-                    out,
-                    Epilogue::Relu,
-                )
-            });
-            y
-        };
-        let (y1, y2) = (go(1), go(2));
-        assert!(y1.iter().zip(&y2).all(|(a, b)| a.to_bits() == b.to_bits()));
-    }
-
-    #[test]
     fn a_chain_equals_its_layers_run_one_by_one_and_the_f64_reference() {
-        if !available() {
-            return;
-        }
         let mut rng = Rng::new(11, "fused_chain");
         let n = 301;
         let widths = [37, 50, 20, 3];
@@ -758,49 +1113,49 @@ mod tests {
             ws.push((w, b));
         }
         let acts = [Epilogue::Relu, Epilogue::Relu, Epilogue::Identity];
-        let chain: Vec<_> = ws
-            .iter()
-            .zip(acts)
-            .map(|((w, b), act)| {
-                let [out, inp] = [w.shape()[0], w.shape()[1]];
-                (
-                    PackedLinear::new(w.data(), Some(b.data()), out, inp).unwrap(),
-                    act,
-                )
-            })
-            .collect();
-        let y = chain_forward(&chain, x.data(), n);
-        // Layer by layer with the single-layer driver: bit-identical.
-        let mut h = x.data().to_vec();
-        for (layer, act) in &chain {
-            let mut next = vec![0.0f32; n * layer.out()];
-            layer.forward(&h, &mut next, n, *act);
-            h = next;
-        }
-        assert!(y.iter().zip(&h).all(|(a, b)| a.to_bits() == b.to_bits()));
-        // And the f64 triple loop, layer by layer on the f64 values.
-        let mut r: Vec<f64> = x.data().iter().map(|&v| v as f64).collect();
-        for ((w, b), act) in ws.iter().zip(acts) {
-            let [out, inp] = [w.shape()[0], w.shape()[1]];
-            let mut next = vec![0.0f64; n * out];
-            for i in 0..n {
-                for j in 0..out {
-                    let mut s = b.data()[j] as f64;
-                    for k in 0..inp {
-                        s += r[i * inp + k] * w.data()[j * inp + k] as f64;
-                    }
-                    next[i * out + j] = if act == Epilogue::Relu { s.max(0.0) } else { s };
-                }
+        for isa in isa::available() {
+            let chain: Vec<_> = ws
+                .iter()
+                .zip(acts)
+                .map(|((w, b), act)| {
+                    let [out, inp] = [w.shape()[0], w.shape()[1]];
+                    (
+                        PackedLinear::with_isa(isa, w.data(), Some(b.data()), out, inp).unwrap(),
+                        act,
+                    )
+                })
+                .collect();
+            let y = chain_forward(&chain, x.data(), n);
+            // Layer by layer with the single-layer driver: bit-identical.
+            let mut h = x.data().to_vec();
+            for (layer, act) in &chain {
+                let mut next = vec![0.0f32; n * layer.out()];
+                layer.forward(&h, &mut next, n, *act);
+                h = next;
             }
-            r = next;
-        }
-        for (i, (&got, &want)) in y.iter().zip(&r).enumerate() {
-            assert!(
-                (got as f64 - want).abs() <= 1e-5,
-                "y[{i}] = {got}, want {want}"
-            );
+            assert_eq!(bits(&y), bits(&h), "{isa}");
+            // And the f64 triple loop, layer by layer on the f64 values.
+            let mut r: Vec<f64> = x.data().iter().map(|&v| v as f64).collect();
+            for ((w, b), act) in ws.iter().zip(acts) {
+                let [out, inp] = [w.shape()[0], w.shape()[1]];
+                let mut next = vec![0.0f64; n * out];
+                for i in 0..n {
+                    for j in 0..out {
+                        let mut s = b.data()[j] as f64;
+                        for k in 0..inp {
+                            s += r[i * inp + k] * w.data()[j * inp + k] as f64;
+                        }
+                        next[i * out + j] = if act == Epilogue::Relu { s.max(0.0) } else { s };
+                    }
+                }
+                r = next;
+            }
+            for (i, (&got, &want)) in y.iter().zip(&r).enumerate() {
+                assert!(
+                    (got as f64 - want).abs() <= 1e-5,
+                    "{isa}: y[{i}] = {got}, want {want}"
+                );
+            }
         }
     }
-
-    use crate::tensor::Tensor;
 }

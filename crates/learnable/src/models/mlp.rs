@@ -235,9 +235,9 @@ impl Mlp {
 
     /// Inference: `x` `[batch, input_dim]` → `[batch, output_dim]`, recording nothing.
     ///
-    /// Same as `self.prepare(store).predict(x)`: with ReLU hidden layers on a CPU with AVX2+FMA
-    /// the weights are packed for the fused kernel on every call; to predict many batches with
-    /// the same weights, [`Mlp::prepare`] once and reuse it.
+    /// Same as `self.prepare(store).predict(x)`: with ReLU hidden layers the weights are packed
+    /// for the fused kernel on every call; to predict many batches with the same weights,
+    /// [`Mlp::prepare`] once and reuse it.
     /// Errors: [`Error::Shape`] if `x` is not `[batch, input_dim]`.
     pub fn predict(&self, store: &ParamStore, x: &Tensor) -> Result<Tensor> {
         self.prepare(store).predict(x)
@@ -350,11 +350,12 @@ impl Mlp {
     }
 }
 
-/// An [`Mlp`] ready for repeated inference: on x86-64 with AVX2+FMA and ReLU hidden layers,
+/// An [`Mlp`] ready for repeated inference: with ReLU hidden layers (on every CPU: the fused
+/// kernel has AVX-512, AVX2 and portable paths),
 /// every layer's weight is packed once for the fused kernel ([`crate::kernels::fused_linear`]) and a
 /// batch runs through all layers block of rows by block of rows ([`chain_forward`]). A row's
 /// outputs are then the same bits whatever the batch it comes in (1 row or 10,000) and whatever
-/// the thread count. Other activations and other CPUs take the general path (`gemm`, whose
+/// the thread count. Other activations take the general path (`gemm`, whose
 /// results can differ in the last bits between batch sizes). Packing ahead is what inference runtimes do at load time
 /// (oneDNN and ONNX Runtime call it weight prepacking); it saves one pass over every weight per
 /// call.

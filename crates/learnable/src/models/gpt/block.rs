@@ -5,7 +5,7 @@
 //! Each piece holds [`ParamId`]s into a [`ParamStore`] and has two forward paths: on the tape
 //! (training, gradients) and on plain rows (inference with a [`KvCache`]). The inference path
 //! uses kernels whose result for a row does not depend on the other rows of the call: the
-//! fused linear kernel with prepacked weights ([`PackedLinear`], x86-64 with AVX2+FMA; every
+//! fused linear kernel with prepacked weights ([`PackedLinear`], on every CPU: AVX-512, AVX2 or portable; every
 //! output is the same FMA sequence whatever the batch) or else [`linear_forward`] one row at a
 //! time, then [`layer_norm_forward`], [`gelu_tanh_f32`] and [`attend_cached`], all row by row. A
 //! prompt fed at once and fed token by token therefore give the same bits.
@@ -87,8 +87,8 @@ impl Linear {
         tape.linear(x, w, b)
     }
 
-    /// This layer's weight and bias packed for the fused kernel; `None` where it does not run
-    /// (no AVX2/FMA).
+    /// This layer's weight and bias packed for the fused kernel on the process's path
+    /// ([`crate::kernels::isa::active`]); `None` only for a zero-sized layer.
     pub fn pack(&self, store: &ParamStore) -> Option<PackedLinear> {
         let w = store.value(self.weight).data();
         let b = self.bias.map(|b| store.value(b).data());

@@ -308,7 +308,7 @@ impl Gpt {
     }
 
     /// A [`PreparedGpt`] that packs nothing: every Linear runs one row at a time through
-    /// `gemm`, the path of CPUs without AVX2+FMA (for checks on a CPU that has them). Its bits
+    /// `gemm` (the path taken before the fused kernel had a portable version; kept for checks). Its bits
     /// may differ from [`Gpt::prepare`]'s in the last place; each is consistent with itself.
     pub fn prepare_unpacked<'a>(&'a self, store: &'a ParamStore) -> PreparedGpt<'a> {
         PreparedGpt {
@@ -329,8 +329,8 @@ impl Gpt {
     }
 }
 
-/// A [`Gpt`] with its Linear weights packed for the fused kernel (x86-64 with AVX2+FMA; other
-/// CPUs run the one-row `gemm` path, unpacked), for generation: [`generate`] prepares once per
+/// A [`Gpt`] with its Linear weights packed for the fused kernel (AVX-512, AVX2 or portable path,
+/// [`crate::kernels::isa::active`]), for generation: [`generate`] prepares once per
 /// call. Same bits as [`Gpt::forward_cached`], which prepares on every call.
 pub struct PreparedGpt<'a> {
     model: &'a Gpt,
