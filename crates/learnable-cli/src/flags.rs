@@ -51,6 +51,7 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("max_steps", "--max-steps"),
     ("eval_interval", "--eval-interval"),
     ("eval_iters", "--eval-iters"),
+    ("tokenizer", "--tokenizer"),
     ("max_time", "--max-time"),
     ("prompt", "--prompt"),
     ("max_new_tokens", "--max-new-tokens"),

@@ -17,8 +17,13 @@
 //! The directory is readable by Hugging Face transformers: config.json is a `GPT2Config`
 //! (`model_type` `gpt2`) with learnable's own record under the key `learnable`, and
 //! model.safetensors holds `GPT2LMHeadModel`'s tensors (Conv1D weights `[in, out]`), so
-//! `GPT2LMHeadModel.from_pretrained(DIR)` loads it. The character vocabulary is stored in
-//! config.json (`learnable.tokenizer.chars`).
+//! `GPT2LMHeadModel.from_pretrained(DIR)` loads it. The tokenizer is stored in config.json
+//! (`learnable.tokenizer`: the character vocabulary `{"chars": [...]}`, or `{"name": "gpt2"}`
+//! for GPT-2's BPE).
+//!
+//! [`LanguageModel::load`] also reads a transformers GPT-2 directory that has no `learnable`
+//! record (config.json + model.safetensors as `save_pretrained` writes them): it then uses
+//! GPT-2's byte-level BPE.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,7 +39,7 @@ use crate::models::gpt::{Gpt, GptConfig, generate, hf};
 use crate::param::ParamStore;
 use crate::rng::Rng;
 use crate::sampling::SamplingConfig;
-use crate::tokenizer::{CharTokenizer, Tokenizer};
+use crate::tokenizer::{StreamDecoder, TextTokenizer, Tokenizer, TokenizerKind};
 use crate::train::{self, TrainState};
 
 /// `format` of learnable's record in a language model's config.json.
@@ -98,7 +103,7 @@ impl TextSource {
     }
 }
 
-/// A text ready for training: its character vocabulary, the training windows (every start)
+/// A text ready for training: its tokenizer, the training windows (every start)
 /// and a fixed seeded sample of `eval_iters · batch_size` validation windows from the last
 /// `val_fraction` of the text.
 #[derive(Clone, Debug)]
@@ -107,18 +112,21 @@ pub struct TextData {
     pub source: TextSource,
     /// Fraction of the text (its end) held out for validation.
     pub val_fraction: f64,
-    /// The vocabulary of the whole text.
-    pub tokenizer: CharTokenizer,
+    /// The tokenizer: the whole text's character vocabulary, or GPT-2's BPE.
+    pub tokenizer: TextTokenizer,
     /// Training windows.
     pub train: TokenWindows,
     /// Validation windows, if the validation part holds one.
     pub val: Option<TokenWindows>,
     /// Tokens of the whole text.
     pub n_tokens: usize,
+    /// Characters (Unicode scalar values) of the whole text.
+    pub n_chars: usize,
 }
 
 impl TextData {
-    /// Reads `source`, builds the character vocabulary and cuts the token stream: the first
+    /// Reads `source`, builds the tokenizer of `config.tokenizer` (a character vocabulary of
+    /// the whole text, or GPT-2's BPE) and cuts the token stream: the first
     /// `1 − val_fraction` trains, the rest validates (nanoGPT's shakespeare_char `prepare.py`).
     ///
     /// # Errors
@@ -126,7 +134,7 @@ impl TextData {
     /// [`Error::Data`] when the training part is shorter than `block_size + 1` tokens.
     pub fn prepare(source: &TextSource, config: &FitConfig, val_fraction: f64) -> Result<TextData> {
         let text = source.read()?;
-        let tokenizer = CharTokenizer::from_text(&text)?;
+        let tokenizer = TextTokenizer::for_text(config.tokenizer, &text)?;
         let ids = tokenizer.encode(&text)?;
         let n_tokens = ids.len();
         let (train_ids, val_ids) = crate::data::text::split_tokens(&ids, val_fraction)?;
@@ -151,6 +159,7 @@ impl TextData {
             train,
             val,
             n_tokens,
+            n_chars: text.chars().count(),
         })
     }
 
@@ -194,7 +203,8 @@ pub struct LmRecord {
     pub version: u32,
     /// `gpt`.
     pub kind: String,
-    /// The tokenizer: `{"chars": [...]}` (characters in id order).
+    /// The tokenizer: `{"chars": [...]}` (characters in id order) or `{"name": "gpt2"}`
+    /// ([`TextTokenizer::to_json_value`]).
     pub tokenizer: serde_json::Value,
     /// Where the training text came from.
     pub source: TextSource,
@@ -213,7 +223,8 @@ pub struct LmRecord {
     pub weights_sha256: Option<String>,
 }
 
-/// A trained language model: architecture, parameters, tokenizer and record.
+/// A language model: architecture, parameters, tokenizer and, when learnable trained it, its
+/// record.
 #[derive(Clone, Debug)]
 pub struct LanguageModel {
     /// The architecture.
@@ -222,10 +233,10 @@ pub struct LanguageModel {
     pub store: ParamStore,
     /// The network bound to `store`.
     pub net: Gpt,
-    /// The character vocabulary.
-    pub tokenizer: CharTokenizer,
-    /// learnable's record.
-    pub record: LmRecord,
+    /// The tokenizer.
+    pub tokenizer: TextTokenizer,
+    /// learnable's record; `None` for a directory that transformers wrote.
+    pub record: Option<LmRecord>,
     /// The loop's state and history, when trained in this process.
     pub history: Option<TrainState>,
 }
@@ -283,7 +294,10 @@ pub fn fit_lm(
         let (loss, accuracy) = train::evaluate(&net, &store, val, &cfg)?;
         metrics.insert("val_loss".into(), loss);
         metrics.insert("val_accuracy".into(), accuracy);
-        metrics.insert("val_bits_per_char".into(), loss / std::f64::consts::LN_2);
+        if config.tokenizer == TokenizerKind::Char {
+            // One token per character: nats per token / ln 2 = bits per character.
+            metrics.insert("val_bits_per_char".into(), loss / std::f64::consts::LN_2);
+        }
         metrics.insert("val_perplexity".into(), loss.exp());
     }
     metrics.insert("train_seconds".into(), seconds);
@@ -293,8 +307,7 @@ pub fn fit_lm(
         format: LM_FORMAT.into(),
         version: LM_FORMAT_VERSION,
         kind: config.model.to_string(),
-        tokenizer: serde_json::to_value(&data.tokenizer)
-            .map_err(|e| Error::Other(e.to_string()))?,
+        tokenizer: data.tokenizer.to_json_value(),
         source: data.source.clone(),
         val_fraction: data.val_fraction,
         seed: config.seed,
@@ -307,15 +320,16 @@ pub fn fit_lm(
         store,
         net,
         tokenizer: data.tokenizer.clone(),
-        record,
+        record: Some(record),
         history: Some(state),
     })
 }
 
 impl LanguageModel {
-    /// Generates up to `max_new_tokens` characters after `prompt` (see
+    /// Generates up to `max_new_tokens` tokens after `prompt` (see
     /// [`crate::models::gpt::generate`]); each new token's text goes to `on_text` as it is
-    /// drawn (return `false` to stop). A prompt longer than `block_size` tokens is cropped from
+    /// drawn (return `false` to stop); a BPE token that ends inside a character waits for the
+    /// rest of it ([`StreamDecoder`]). A prompt longer than `block_size` tokens is cropped from
     /// the left by the generator.
     ///
     /// # Errors
@@ -332,6 +346,8 @@ impl LanguageModel {
         let ids = self.tokenizer.encode(prompt)?;
         let mut out = String::new();
         let mut decode_error = None;
+        let mut stream = StreamDecoder::new();
+        let mut stopped = false;
         generate(
             &self.net,
             &self.store,
@@ -339,10 +355,13 @@ impl LanguageModel {
             max_new_tokens,
             sampling,
             seed,
-            |id| match self.tokenizer.decode(&[id]) {
-                Ok(s) => {
+            |id| match self.tokenizer.token_bytes(id) {
+                Ok(b) => {
+                    let s = stream.push(&b);
                     out.push_str(&s);
-                    on_text(&s)
+                    let go_on = s.is_empty() || on_text(&s);
+                    stopped = !go_on;
+                    go_on
                 }
                 Err(e) => {
                     decode_error = Some(e);
@@ -350,10 +369,15 @@ impl LanguageModel {
                 }
             },
         )?;
-        match decode_error {
-            Some(e) => Err(e),
-            None => Ok(out),
+        if let Some(e) = decode_error {
+            return Err(e);
         }
+        let rest = stream.finish();
+        if !rest.is_empty() && !stopped {
+            out.push_str(&rest);
+            on_text(&rest);
+        }
+        Ok(out)
     }
 
     /// Writes the model directory as one unit: history.csv, model.safetensors (transformers'
@@ -369,11 +393,13 @@ impl LanguageModel {
         let tensors = hf::to_hf_tensors(&self.store)?;
         let weights =
             crate::io::safetensors_bytes(tensors.iter().map(|(n, t)| (n.as_str(), t)), None)?;
-        let mut record = self.record.clone();
-        record.weights_sha256 = Some(sha256_hex(&weights));
         let mut config = self.config.to_hf_config();
-        config["learnable"] =
-            serde_json::to_value(&record).map_err(|e| Error::Other(e.to_string()))?;
+        if let Some(record) = &self.record {
+            let mut record = record.clone();
+            record.weights_sha256 = Some(sha256_hex(&weights));
+            config["learnable"] =
+                serde_json::to_value(&record).map_err(|e| Error::Other(e.to_string()))?;
+        }
         let text =
             serde_json::to_string_pretty(&config).map_err(|e| Error::Other(e.to_string()))?;
         if let Some(h) = &self.history {
@@ -384,13 +410,21 @@ impl LanguageModel {
         Ok(())
     }
 
-    /// Loads a language model directory written by [`LanguageModel::save`]: config.json, then
-    /// model.safetensors (its SHA-256 checked, tensors through the hardened reader, names and
-    /// shapes checked by [`Gpt::from_store`], values finite).
+    /// Loads a language model directory: one written by [`LanguageModel::save`] (config.json
+    /// with learnable's record, model.safetensors with its SHA-256 checked), or one written by
+    /// transformers' `GPT2LMHeadModel.save_pretrained` (config.json without a `learnable`
+    /// record: the weights' keys with or without the `transformer.` prefix, Conv1D weights
+    /// transposed, the `attn.bias` / `attn.masked_bias` buffers skipped, `lm_head.weight`
+    /// tied; see [`hf::from_hf_tensors`]), which gets GPT-2's byte-level BPE. Tensors go
+    /// through the hardened safetensors reader; names and shapes are checked by
+    /// [`Gpt::from_store`].
     ///
     /// # Errors
-    /// [`Error::Format`] naming config.json and the field for a config that is not a learnable
-    /// language model; the weights' errors as for every model directory.
+    /// [`Error::Missing`] for a directory that does not exist; [`Error::Format`] naming
+    /// config.json and the field for a config that is neither (a `model_type` other than
+    /// `gpt2`, an activation other than `gelu_new`, a layer-norm epsilon other than 1e-5, a
+    /// transformers model whose `vocab_size` is not GPT-2's 50257 since no other tokenizer can
+    /// be read); the weights' errors as for every model directory.
     pub fn load(dir: impl AsRef<Path>) -> Result<LanguageModel> {
         let md = ModelDir::new(dir.as_ref());
         if !md.dir.is_dir() {
@@ -410,41 +444,68 @@ impl LanguageModel {
             path: path.display().to_string(),
             reason,
         };
-        let record: LmRecord =
-            serde_json::from_value(value.get("learnable").cloned().ok_or_else(|| {
-                bad("no `learnable` record: not a language model written by learnable".into())
-            })?)
-            .map_err(|e| bad(format!("learnable: {e}")))?;
-        let field = |k: &str| -> Result<usize> {
-            value
-                .get(k)
-                .and_then(|v| v.as_u64())
-                .map(|v| v as usize)
-                .ok_or_else(|| bad(format!("`{k}` is missing or not a whole number >= 0")))
+        let record: Option<LmRecord> = match value.get("learnable") {
+            Some(r) => Some(
+                serde_json::from_value(r.clone()).map_err(|e| bad(format!("learnable: {e}")))?,
+            ),
+            None => None,
         };
-        let tokenizer: CharTokenizer = serde_json::from_value(record.tokenizer.clone())
-            .map_err(|e| bad(format!("learnable.tokenizer: {e}")))?;
-        let config = GptConfig {
-            n_layer: field("n_layer")?,
-            n_head: field("n_head")?,
-            n_embd: field("n_embd")?,
-            block_size: field("n_positions")?,
-            vocab_size: field("vocab_size")?,
-            dropout: 0.0,
-            bias: true,
+        let config = if record.is_some() {
+            let field = |k: &str| -> Result<usize> {
+                value
+                    .get(k)
+                    .and_then(|v| v.as_u64())
+                    .map(|v| v as usize)
+                    .ok_or_else(|| bad(format!("`{k}` is missing or not a whole number >= 0")))
+            };
+            GptConfig {
+                n_layer: field("n_layer")?,
+                n_head: field("n_head")?,
+                n_embd: field("n_embd")?,
+                block_size: field("n_positions")?,
+                vocab_size: field("vocab_size")?,
+                dropout: 0.0,
+                bias: true,
+            }
+        } else {
+            hf_gpt2_config(&value).map_err(|e| match e {
+                Error::Format { .. } => e,
+                e => bad(e.to_string()),
+            })?
         };
         config.validate()?;
+        let tokenizer = match &record {
+            Some(r) => TextTokenizer::from_json_value(&r.tokenizer)
+                .map_err(|e| bad(format!("learnable.tokenizer: {e}")))?,
+            None => TextTokenizer::Gpt2(crate::tokenizer::Gpt2Tokenizer::new()),
+        };
         if config.vocab_size != tokenizer.vocab_size() {
+            let (what, hint) = match (&record, &tokenizer) {
+                (_, TextTokenizer::Char(_)) => ("characters", ""),
+                (Some(_), _) => ("tokens", ""),
+                (None, _) => (
+                    "tokens",
+                    " (a transformers directory without learnable's record is read with \
+                     GPT-2's BPE, the only tokenizer learnable can read from it)",
+                ),
+            };
             return Err(bad(format!(
-                "vocab_size {} but the tokenizer has {} characters",
+                "vocab_size {} but the tokenizer has {} {what}{hint}",
                 config.vocab_size,
-                tokenizer.vocab_size()
+                tokenizer.vocab_size(),
             )));
         }
         let weights = md.weights();
+        if !weights.exists() {
+            return Err(Error::Missing(format!(
+                "{} does not exist (a language model directory holds config.json and \
+                 model.safetensors; pytorch_model.bin is not read)",
+                weights.display()
+            )));
+        }
         crate::size::safetensors_header::open_header(&weights)?;
         let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
-        if let Some(want) = &record.weights_sha256 {
+        if let Some(want) = record.as_ref().and_then(|r| r.weights_sha256.as_ref()) {
             if &sha256_hex(&bytes) != want {
                 return Err(Error::Format {
                     path: weights.display().to_string(),
@@ -467,4 +528,49 @@ impl LanguageModel {
             history: None,
         })
     }
+}
+
+/// The [`GptConfig`] of a transformers `GPT2Config` (config.json as JSON), refusing what this
+/// architecture does not compute: another `model_type`, `activation_function` other than
+/// `gelu_new` (or its alias `gelu_pytorch_tanh`), `layer_norm_epsilon` other than 1e-5,
+/// `scale_attn_weights` false, `scale_attn_by_inverse_layer_idx` or `reorder_and_upcast_attn`
+/// true (the last computes the same function in f32, so it is accepted).
+///
+/// # Errors
+/// [`Error::Format`]-worthy messages as [`Error::Data`] naming the field and its value.
+fn hf_gpt2_config(v: &serde_json::Value) -> Result<GptConfig> {
+    let t = crate::size::hf_config::from_json(v, "config.json")
+        .map_err(|e| Error::Data(e.to_string()))?;
+    let get = |k: &str| v.get(k).filter(|x| !x.is_null());
+    if let Some(a) = get("activation_function") {
+        if !matches!(a.as_str(), Some("gelu_new" | "gelu_pytorch_tanh")) {
+            return Err(Error::Data(format!(
+                "activation_function {a} (learnable's GPT computes gelu_new, GELU with the tanh approximation)"
+            )));
+        }
+    }
+    if let Some(e) = get("layer_norm_epsilon") {
+        let ok = e
+            .as_f64()
+            .is_some_and(|e| (e - crate::models::gpt::LN_EPS as f64).abs() <= 1e-12);
+        if !ok {
+            return Err(Error::Data(format!(
+                "layer_norm_epsilon {e} (learnable's GPT uses {})",
+                crate::models::gpt::LN_EPS
+            )));
+        }
+    }
+    for (k, want) in [
+        ("scale_attn_weights", true),
+        ("scale_attn_by_inverse_layer_idx", false),
+    ] {
+        if let Some(x) = get(k)
+            && x.as_bool() != Some(want)
+        {
+            return Err(Error::Data(format!(
+                "{k} {x} (learnable's GPT computes {k} = {want})"
+            )));
+        }
+    }
+    GptConfig::from_transformer(&t)
 }

@@ -112,6 +112,10 @@ pub struct Args {
     /// gpt: validation batches per evaluation (default 20).
     #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
     pub eval_iters: Option<usize>,
+    /// gpt: tokenizer, char (the text's characters) or gpt2 (GPT-2's byte-level BPE, 50,257
+    /// tokens).
+    #[arg(long, default_value = "char", value_parser = flags::choice::<learnable::tokenizer::TokenizerKind>())]
+    pub tokenizer: learnable::tokenizer::TokenizerKind,
     /// Stop after the first epoch (gpt: evaluation) past this many seconds of training.
     #[arg(long, allow_negative_numbers = true)]
     pub max_time: Option<f64>,
@@ -164,6 +168,7 @@ impl Args {
             max_steps: self.max_steps.unwrap_or(d.max_steps),
             eval_interval: self.eval_interval.unwrap_or(d.eval_interval),
             eval_iters: self.eval_iters.unwrap_or(d.eval_iters),
+            tokenizer: self.tokenizer,
             max_time: self.max_time,
             seed: self.data.seed,
         }

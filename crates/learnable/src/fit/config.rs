@@ -11,6 +11,7 @@ use crate::data::{Options, Source, Task};
 use crate::error::{Error, Result};
 use crate::models::mlp::{Activation, MlpConfig};
 use crate::optim::{AdamConfig, AdamWConfig, LrSchedule, OptimizerConfig, SgdConfig};
+use crate::tokenizer::TokenizerKind;
 use crate::train::TrainConfig;
 
 use super::FitData;
@@ -199,7 +200,7 @@ impl Choice for ScheduleKind {
 crate::choice_traits!(ScheduleKind);
 
 /// Settings only a language model (`gpt`) uses.
-const GPT_ONLY: [&str; 7] = [
+const GPT_ONLY: [&str; 8] = [
     "n_layer",
     "n_head",
     "n_embd",
@@ -207,6 +208,7 @@ const GPT_ONLY: [&str; 7] = [
     "max_steps",
     "eval_interval",
     "eval_iters",
+    "tokenizer",
 ];
 
 /// What [`FitConfig::unused_settings_on`] needs to know of the data.
@@ -319,6 +321,9 @@ pub struct FitConfig {
     pub eval_interval: usize,
     /// gpt: batches of validation windows per evaluation. Default 20.
     pub eval_iters: usize,
+    /// gpt: the tokenizer, `char` (the training text's characters) or `gpt2` (GPT-2's
+    /// byte-level BPE, 50,257 tokens). Default char.
+    pub tokenizer: TokenizerKind,
     /// Stop after the first evaluation past this many seconds of training (a wall-clock
     /// budget). Default none.
     pub max_time: Option<f64>,
@@ -355,6 +360,7 @@ impl Default for FitConfig {
             max_steps: 2000,
             eval_interval: 250,
             eval_iters: 20,
+            tokenizer: TokenizerKind::Char,
             max_time: None,
             seed: 0,
         }
