@@ -223,6 +223,28 @@ pub struct LmRecord {
     pub weights_sha256: Option<String>,
 }
 
+/// A language model's loss on a text ([`LanguageModel::evaluate_text`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TextLoss {
+    /// Tokens of the text.
+    pub tokens: usize,
+    /// Tokens predicted (`tokens − 1`: all but the first).
+    pub predictions: usize,
+    /// Windows of at most `block_size` inputs the text was cut into.
+    pub windows: usize,
+    /// Mean cross-entropy, nats per predicted token.
+    pub loss: f64,
+    /// `exp(loss)`.
+    pub perplexity: f64,
+    /// Character models: `loss / ln 2` (one token per character).
+    pub bits_per_char: Option<f64>,
+    /// GPT-2 BPE models: total nats / (ln 2 · UTF-8 bytes of the predicted tokens), comparable
+    /// across tokenizers.
+    pub bits_per_byte: Option<f64>,
+    /// UTF-8 bytes of the predicted tokens (the text without its first token).
+    pub predicted_bytes: usize,
+}
+
 /// A language model: architecture, parameters, tokenizer and, when learnable trained it, its
 /// record.
 #[derive(Clone, Debug)]
@@ -378,6 +400,87 @@ impl LanguageModel {
             on_text(&rest);
         }
         Ok(out)
+    }
+
+    /// The model's loss on `text`, nanoGPT / transformers style: the text's tokens are cut
+    /// into consecutive, non-overlapping windows of `block_size + 1` tokens that share their
+    /// edge token (inputs `ids[s..s + block_size]`, targets `ids[s + 1..s + block_size + 1]`,
+    /// `s = 0, block_size, 2·block_size, ...`; the last window may be shorter), so every token
+    /// but the first is predicted exactly once, from the tokens before it in its window (0 to
+    /// `block_size − 1` of context; transformers' perplexity recipe with stride = context).
+    /// Cross-entropy in nats per predicted token, accumulated in f64 (log-sum-exp of each row
+    /// minus the target's logit), on the inference forward (no dropout).
+    ///
+    /// A text of exactly `T <= block_size` tokens gives transformers'
+    /// `GPT2LMHeadModel(input_ids, labels=input_ids).loss`.
+    ///
+    /// # Errors
+    /// The tokenizer's (a character outside the vocabulary, named with its position);
+    /// [`Error::Data`] for a text of fewer than 2 tokens (nothing to predict).
+    pub fn evaluate_text(&self, text: &str) -> Result<TextLoss> {
+        self.evaluate_ids(&self.tokenizer.encode(text)?)
+    }
+
+    /// [`LanguageModel::evaluate_text`] on token ids (e.g. the validation part of a corpus,
+    /// [`crate::data::text::split_tokens`]).
+    ///
+    /// # Errors
+    /// [`Error::Data`] for fewer than 2 ids; [`Error::InvalidArgument`] naming an id
+    /// `>= vocab_size` and its position.
+    pub fn evaluate_ids(&self, ids: &[usize]) -> Result<TextLoss> {
+        if ids.len() < 2 {
+            return Err(Error::Data(format!(
+                "the text has {} token{}: at least 2 are needed to predict one",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            )));
+        }
+        let bs = self.config.block_size;
+        let v = self.config.vocab_size;
+        if let Some(i) = ids.iter().position(|&id| id >= v) {
+            return Err(Error::invalid(
+                &format!("ids[{i}]"),
+                ids[i],
+                &format!("a token id < vocab_size = {v}"),
+            ));
+        }
+        let prepared = self.net.prepare(&self.store);
+        let mut cache = self.net.new_cache();
+        let (mut nats, mut windows, mut predictions) = (0.0f64, 0usize, 0usize);
+        let mut start = 0;
+        while start + 1 < ids.len() {
+            let end = (start + bs).min(ids.len() - 1);
+            cache.clear();
+            let logits = prepared.forward_cached(&ids[start..end], &mut cache)?;
+            for (row, &target) in logits.data().chunks_exact(v).zip(&ids[start + 1..=end]) {
+                nats += crate::kernels::softmax::logsumexp_f64(row) - row[target] as f64;
+            }
+            predictions += end - start;
+            windows += 1;
+            start = end;
+        }
+        let loss = nats / predictions as f64;
+        let predicted_bytes = ids[1..]
+            .iter()
+            .map(|&id| self.tokenizer.token_bytes(id).map(|b| b.len()))
+            .sum::<Result<usize>>()?;
+        let ln2 = std::f64::consts::LN_2;
+        Ok(TextLoss {
+            tokens: ids.len(),
+            predictions,
+            windows,
+            loss,
+            perplexity: loss.exp(),
+            bits_per_char: match self.tokenizer {
+                TextTokenizer::Char(_) => Some(loss / ln2),
+                TextTokenizer::Gpt2(_) => None,
+            },
+            bits_per_byte: match self.tokenizer {
+                TextTokenizer::Char(_) => None,
+                TextTokenizer::Gpt2(_) => Some(nats / (ln2 * predicted_bytes as f64)),
+            },
+            predicted_bytes,
+        })
     }
 
     /// Writes the model directory as one unit: history.csv, model.safetensors (transformers'
@@ -573,4 +676,15 @@ fn hf_gpt2_config(v: &serde_json::Value) -> Result<GptConfig> {
         }
     }
     GptConfig::from_transformer(&t)
+}
+
+/// Whether `dir` holds a language model: its config.json is a transformers config
+/// (`model_type`, as learnable's GPT directories and `save_pretrained` write), rather than a
+/// tabular model's. False when config.json is missing or not JSON.
+pub fn is_language_model_dir(dir: impl AsRef<Path>) -> bool {
+    let path = ModelDir::new(dir.as_ref()).config();
+    crate::io::read_to_string_capped(&path, crate::model_dir::MAX_CONFIG_BYTES, "model config")
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v.get("model_type").is_some())
 }
