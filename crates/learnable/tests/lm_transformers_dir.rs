@@ -200,3 +200,79 @@ fn configs_this_gpt_does_not_compute_are_refused_by_field() {
     let e = LanguageModel::load(dir).unwrap_err().to_string();
     assert!(e.contains("model.safetensors"), "{e}");
 }
+
+#[test]
+fn a_saved_gpt_has_the_layout_from_pretrained_loads() {
+    // The fixture's architecture (2 layers, 4 heads, 32 wide, context 128, GPT-2 BPE), trained
+    // one step by learnable and saved: model.safetensors must list exactly the tensors, shapes
+    // and dtypes that transformers' save_pretrained wrote for it, and config.json must carry
+    // the GPT2Config fields that decide the computation. (The load itself, by transformers, is
+    // fixtures/gpt2_from_pretrained/check_from_pretrained.py.)
+    use learnable::fit::{FitConfig, FitOptions, ModelKind};
+    use learnable::lm::{TextData, TextSource, fit_lm};
+    let tmp = tempfile::tempdir().unwrap();
+    let text = tmp.path().join("t.txt");
+    std::fs::write(&text, reference().text.repeat(40)).unwrap();
+    let config = FitConfig {
+        n_layer: 2,
+        n_head: 4,
+        n_embd: 32,
+        block_size: 128,
+        batch_size: 1,
+        max_steps: 1,
+        eval_interval: 1,
+        eval_iters: 1,
+        warmup_steps: 0,
+        tokenizer: TokenizerKind::Gpt2,
+        ..FitConfig::defaults(ModelKind::Gpt)
+    };
+    let data = TextData::prepare(&TextSource::File(text), &config, 0.1).unwrap();
+    let model = fit_lm(&config, &data, FitOptions::default()).unwrap();
+    let dir = tmp.path().join("m");
+    model.save(&dir).unwrap();
+
+    let header = |p: String| {
+        let mut v: Vec<(String, String, Vec<u64>)> = learnable::size::read_header(p)
+            .unwrap()
+            .tensors
+            .into_iter()
+            .map(|t| (t.name, format!("{:?}", t.dtype), t.shape))
+            .collect();
+        v.sort();
+        v
+    };
+    let ours = header(dir.join("model.safetensors").display().to_string());
+    let theirs = header(fixture("gpt2_tiny_model/model.safetensors"));
+    assert_eq!(ours.len(), 28);
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().all(|(_, dtype, _)| dtype == "F32"), "{ours:?}");
+
+    let read = |p: String| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let ours = read(dir.join("config.json").display().to_string());
+    let theirs = read(fixture("gpt2_tiny_model/config.json"));
+    for key in [
+        "architectures",
+        "model_type",
+        "activation_function",
+        "layer_norm_epsilon",
+        "n_embd",
+        "n_head",
+        "n_layer",
+        "n_positions",
+        "n_inner",
+        "vocab_size",
+        "tie_word_embeddings",
+        "scale_attn_weights",
+        "bos_token_id",
+        "eos_token_id",
+        "dtype",
+    ] {
+        assert_eq!(ours[key], theirs[key], "config.json field {key}");
+    }
+    // The directory loads back through learnable with the same tokenizer.
+    let back = LanguageModel::load(&dir).unwrap();
+    assert_eq!(back.tokenizer.kind(), TokenizerKind::Gpt2);
+    assert!(back.record.is_some());
+}
