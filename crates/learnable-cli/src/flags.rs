@@ -36,6 +36,10 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("dropout", "--dropout"),
     ("epochs", "--epochs"),
     ("batch_size", "--batch-size"),
+    (
+        "gradient_accumulation_steps",
+        "--gradient-accumulation-steps",
+    ),
     ("learning_rate", "--learning-rate"),
     ("weight_decay", "--weight-decay"),
     ("momentum", "--momentum"),

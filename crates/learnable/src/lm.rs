@@ -323,7 +323,7 @@ pub fn fit_lm(
         metrics.insert("val_perplexity".into(), loss.exp());
     }
     metrics.insert("train_seconds".into(), seconds);
-    let tokens = state.global_step as f64 * (cfg.batch_size * config.block_size) as f64;
+    let tokens = state.global_step as f64 * (cfg.step_rows() * config.block_size) as f64;
     metrics.insert("tokens_per_second".into(), tokens / seconds.max(1e-9));
     let record = LmRecord {
         format: LM_FORMAT.into(),

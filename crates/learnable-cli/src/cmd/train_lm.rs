@@ -80,7 +80,7 @@ pub fn run(args: &Args, given: &Given, config: &FitConfig) -> Result<()> {
         Some((
             config.eval_interval,
             config.max_steps,
-            config.batch_size * config.block_size,
+            config.batch_size * config.gradient_accumulation_steps * config.block_size,
         )),
         ckpt.clone(),
         args.quiet,

@@ -278,6 +278,9 @@ pub struct FitConfig {
     pub epochs: usize,
     /// Rows per mini-batch (>= 1). Default 32.
     pub batch_size: usize,
+    /// Micro-batches of `batch_size` per optimizer step (gradient accumulation: the loss of
+    /// each is divided by N, one optimizer step after N backward passes). Default 1.
+    pub gradient_accumulation_steps: usize,
     /// Base learning rate (> 0). Default 1e-3 ([`crate::optim::DEFAULT_LEARNING_RATE`]).
     pub learning_rate: f64,
     /// Optimizer of the epoch loop. Default AdamW.
@@ -341,6 +344,7 @@ impl Default for FitConfig {
             dropout: 0.0,
             epochs: 40,
             batch_size: 32,
+            gradient_accumulation_steps: 1,
             learning_rate: crate::optim::DEFAULT_LEARNING_RATE,
             optimizer: OptimizerKind::AdamW,
             weight_decay: 0.01,
@@ -472,6 +476,9 @@ impl FitConfig {
         if self.batch_size == 0 {
             return Err(Error::invalid("batch_size", 0, ">= 1"));
         }
+        if self.gradient_accumulation_steps == 0 {
+            return Err(Error::invalid("gradient_accumulation_steps", 0, ">= 1"));
+        }
         finite_at_least("learning_rate", self.learning_rate, 0.0, true)?;
         finite_at_least("weight_decay", self.weight_decay, 0.0, false)?;
         if self.optimizer == OptimizerKind::Sgd && !(0.0..1.0).contains(&self.momentum) {
@@ -569,6 +576,7 @@ impl FitConfig {
             for s in [
                 "epochs",
                 "batch_size",
+                "gradient_accumulation_steps",
                 "learning_rate",
                 "optimizer",
                 "weight_decay",
@@ -679,7 +687,10 @@ impl FitConfig {
         };
         let total_steps = match steps_per_epoch {
             Some(s) => epochs * s,
-            None => train_rows.div_ceil(self.batch_size.max(1)) * epochs,
+            None => {
+                let step_rows = self.batch_size.max(1) * self.gradient_accumulation_steps.max(1);
+                train_rows.div_ceil(step_rows) * epochs
+            }
         };
         let schedule = match self.schedule {
             ScheduleKind::Constant => LrSchedule::Constant,
@@ -692,6 +703,7 @@ impl FitConfig {
         TrainConfig {
             epochs,
             batch_size: self.batch_size,
+            gradient_accumulation_steps: self.gradient_accumulation_steps,
             learning_rate: self.learning_rate,
             schedule,
             patience: self.patience,
