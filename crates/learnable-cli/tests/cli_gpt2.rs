@@ -101,6 +101,62 @@ fn a_transformers_gpt2_directory_works_with_eval_logits_generate_and_params() {
         format!("{text} sue\n")
     );
 
+    // --show-probs: greedy, so the sampled probability is 1; the model's probability of
+    // " sue" is the softmax of transformers' last-position logits.
+    let o = learnable(d)
+        .args([
+            "generate",
+            "--model",
+            &model,
+            "--prompt",
+            text,
+            "--temperature",
+            "0",
+            "--max-new-tokens",
+            "1",
+            "--show-probs",
+        ])
+        .output()
+        .unwrap();
+    let t = out_str(&o);
+    assert!(o.status.success(), "{t}");
+    let ref_logits = learnable::io::load_safetensors(fixture("gpt2_tiny_logits.safetensors"))
+        .unwrap()
+        .remove("logits")
+        .unwrap();
+    let last: Vec<f64> = ref_logits.row(13).iter().map(|&x| x as f64).collect();
+    let m = last.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let z: f64 = last.iter().map(|x| (x - m).exp()).sum();
+    let p = (last[20889] - m).exp() / z;
+    let line = format!("   1  ' sue'  20889  1.0000  {p:.4}  ' sue' {p:.4} | ' chickens' ");
+    assert!(t.contains(&line), "{line}\n{t}");
+    assert!(
+        t.contains(&format!("text: {:?}", format!("{text} sue"))),
+        "{t}"
+    );
+    // A prompt longer than the context (128 tokens) is cropped from the left, with a note:
+    // "the", 199 × " the" and the trailing " " are 201 tokens.
+    let long = "the ".repeat(200);
+    let o = learnable(d)
+        .args([
+            "generate",
+            "--model",
+            &model,
+            "--prompt",
+            &long,
+            "--max-new-tokens",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let t = out_str(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("note: the prompt has 201 tokens, more than the model's context of 128"),
+        "{t}"
+    );
+
     let o = learnable(d).args(["params", &model]).output().unwrap();
     let t = out_str(&o);
     assert!(o.status.success(), "{t}");

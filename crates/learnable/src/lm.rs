@@ -35,7 +35,7 @@ use crate::data::text::TokenWindows;
 use crate::error::{Error, Result};
 use crate::fit::{DataShape, FitConfig, FitOptions};
 use crate::model_dir::{FitRecord, ModelDir, sha256_hex};
-use crate::models::gpt::{Gpt, GptConfig, generate, hf};
+use crate::models::gpt::{Gpt, GptConfig, Step, generate_steps, hf};
 use crate::param::ParamStore;
 use crate::rng::Rng;
 use crate::sampling::SamplingConfig;
@@ -365,25 +365,50 @@ impl LanguageModel {
         seed: u64,
         mut on_text: impl FnMut(&str) -> bool,
     ) -> Result<String> {
+        self.generate_text_steps(prompt, max_new_tokens, sampling, seed, |piece, _| {
+            piece.is_empty() || on_text(piece)
+        })
+    }
+
+    /// [`LanguageModel::generate_text`] that calls `on_step` exactly once per generated token
+    /// with the text it completes (empty while a BPE token ends inside a character; the last
+    /// token's text includes a character left unfinished, as U+FFFD) and the [`Step`] (token,
+    /// its sampling probability, the raw logits); return `false` to stop (bytes of an
+    /// unfinished character are then dropped). Same tokens as
+    /// [`LanguageModel::generate_text`].
+    ///
+    /// # Errors
+    /// As [`LanguageModel::generate_text`].
+    pub fn generate_text_steps(
+        &self,
+        prompt: &str,
+        max_new_tokens: usize,
+        sampling: &SamplingConfig,
+        seed: u64,
+        mut on_step: impl FnMut(&str, &Step<'_>) -> bool,
+    ) -> Result<String> {
         let ids = self.tokenizer.encode(prompt)?;
         let mut out = String::new();
         let mut decode_error = None;
         let mut stream = StreamDecoder::new();
-        let mut stopped = false;
-        generate(
+        let mut remaining = max_new_tokens;
+        generate_steps(
             &self.net,
             &self.store,
             &ids,
             max_new_tokens,
             sampling,
             seed,
-            |id| match self.tokenizer.token_bytes(id) {
+            |step| match self.tokenizer.token_bytes(step.token) {
                 Ok(b) => {
-                    let s = stream.push(&b);
+                    let mut s = stream.push(&b);
+                    remaining -= 1;
+                    if remaining == 0 {
+                        // The last token: a character left unfinished comes out as U+FFFD.
+                        s.push_str(&stream.finish());
+                    }
                     out.push_str(&s);
-                    let go_on = s.is_empty() || on_text(&s);
-                    stopped = !go_on;
-                    go_on
+                    on_step(&s, step)
                 }
                 Err(e) => {
                     decode_error = Some(e);
@@ -391,15 +416,10 @@ impl LanguageModel {
                 }
             },
         )?;
-        if let Some(e) = decode_error {
-            return Err(e);
+        match decode_error {
+            Some(e) => Err(e),
+            None => Ok(out),
         }
-        let rest = stream.finish();
-        if !rest.is_empty() && !stopped {
-            out.push_str(&rest);
-            on_text(&rest);
-        }
-        Ok(out)
     }
 
     /// The model's loss on `text`, nanoGPT / transformers style: the text's tokens are cut

@@ -29,7 +29,7 @@ pub mod kv_cache;
 
 pub use block::{Block, LayerNorm, Linear};
 pub use config::{GptConfig, LN_EPS};
-pub use generate::{generate, generate_uncached};
+pub use generate::{Step, generate, generate_steps, generate_uncached};
 pub use kv_cache::KvCache;
 
 use crate::error::{Error, Result};
