@@ -422,6 +422,47 @@ impl LanguageModel {
         }
     }
 
+    /// Loads an llm.c GPT-2 checkpoint (`.bin`, [`crate::models::gpt::llmc`]) with GPT-2's
+    /// byte-level BPE (llm.c trains on GPT-2 tokens).
+    ///
+    /// # Errors
+    /// [`crate::models::gpt::llmc::read_llmc`]'s; [`Error::Format`] naming the file if its
+    /// vocabulary is not GPT-2's 50,257 tokens (no other tokenizer can be known).
+    pub fn load_llmc(path: impl AsRef<Path>) -> Result<LanguageModel> {
+        let path = path.as_ref();
+        let (config, store) = crate::models::gpt::llmc::read_llmc(path)?;
+        let tokenizer = TextTokenizer::Gpt2(crate::tokenizer::Gpt2Tokenizer::new());
+        if config.vocab_size != tokenizer.vocab_size() {
+            return Err(Error::Format {
+                path: path.display().to_string(),
+                reason: format!(
+                    "vocabulary of {} tokens: an llm.c checkpoint is read with GPT-2's BPE \
+                     ({} tokens), the only tokenizer it can have",
+                    config.vocab_size,
+                    tokenizer.vocab_size()
+                ),
+            });
+        }
+        let net = Gpt::from_store(config.clone(), &store)?;
+        Ok(LanguageModel {
+            config,
+            store,
+            net,
+            tokenizer,
+            record: None,
+            history: None,
+        })
+    }
+
+    /// Writes the model as an llm.c version-3 checkpoint (`.bin`; see
+    /// [`crate::models::gpt::llmc::write_llmc`]), atomically.
+    ///
+    /// # Errors
+    /// As [`crate::models::gpt::llmc::write_llmc`].
+    pub fn save_llmc(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::models::gpt::llmc::write_llmc(path, &self.config, &self.store)
+    }
+
     /// The model's loss on `text`, nanoGPT / transformers style: the text's tokens are cut
     /// into consecutive, non-overlapping windows of `block_size + 1` tokens that share their
     /// edge token (inputs `ids[s..s + block_size]`, targets `ids[s + 1..s + block_size + 1]`,
@@ -538,7 +579,8 @@ impl LanguageModel {
     /// transformers' `GPT2LMHeadModel.save_pretrained` (config.json without a `learnable`
     /// record: the weights' keys with or without the `transformer.` prefix, Conv1D weights
     /// transposed, the `attn.bias` / `attn.masked_bias` buffers skipped, `lm_head.weight`
-    /// tied; see [`hf::from_hf_tensors`]), which gets GPT-2's byte-level BPE. Tensors go
+    /// tied; see [`hf::from_hf_tensors`]), which gets GPT-2's byte-level BPE; or, given a file
+    /// rather than a directory, an llm.c checkpoint ([`LanguageModel::load_llmc`]). Tensors go
     /// through the hardened safetensors reader; names and shapes are checked by
     /// [`Gpt::from_store`].
     ///
@@ -549,6 +591,9 @@ impl LanguageModel {
     /// transformers model whose `vocab_size` is not GPT-2's 50257 since no other tokenizer can
     /// be read); the weights' errors as for every model directory.
     pub fn load(dir: impl AsRef<Path>) -> Result<LanguageModel> {
+        if dir.as_ref().is_file() {
+            return Self::load_llmc(dir);
+        }
         let md = ModelDir::new(dir.as_ref());
         if !md.dir.is_dir() {
             return Err(Error::Missing(format!(
@@ -700,8 +745,12 @@ fn hf_gpt2_config(v: &serde_json::Value) -> Result<GptConfig> {
 
 /// Whether `dir` holds a language model: its config.json is a transformers config
 /// (`model_type`, as learnable's GPT directories and `save_pretrained` write), rather than a
-/// tabular model's. False when config.json is missing or not JSON.
+/// tabular model's, or `dir` is an llm.c checkpoint file. False when config.json is missing or
+/// not JSON.
 pub fn is_language_model_dir(dir: impl AsRef<Path>) -> bool {
+    if dir.as_ref().is_file() {
+        return crate::models::gpt::llmc::is_llmc_file(dir);
+    }
     let path = ModelDir::new(dir.as_ref()).config();
     crate::io::read_to_string_capped(&path, crate::model_dir::MAX_CONFIG_BYTES, "model config")
         .ok()
