@@ -157,6 +157,29 @@ fn a_transformers_gpt2_directory_works_with_eval_logits_generate_and_params() {
         "{t}"
     );
 
+    // The same model as an llm.c checkpoint file: the same loss through eval.
+    let lm = learnable::lm::LanguageModel::load(&model).unwrap();
+    lm.save_llmc(d.join("tiny.bin")).unwrap();
+    let o = learnable(d)
+        .args(["eval", "--model", "tiny.bin", "--text", "fc.txt", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out_str(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let loss = v["loss"].as_f64().unwrap();
+    assert!((loss - want).abs() < 1e-5 * want, "{loss} vs {want}");
+    // A truncated .bin is a clear error, exit 1, no panic.
+    let bytes = std::fs::read(d.join("tiny.bin")).unwrap();
+    std::fs::write(d.join("cut.bin"), &bytes[..bytes.len() / 2]).unwrap();
+    let o = learnable(d)
+        .args(["generate", "--model", "cut.bin", "--prompt", "Hi"])
+        .output()
+        .unwrap();
+    let t = out_str(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("cut.bin") && t.contains("(truncated)"), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+
     let o = learnable(d).args(["params", &model]).output().unwrap();
     let t = out_str(&o);
     assert!(o.status.success(), "{t}");

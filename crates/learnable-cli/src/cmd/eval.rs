@@ -17,7 +17,8 @@ use crate::prep;
 /// Arguments of `learnable eval`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model directory written by `learnable train`.
+    /// Model directory written by `learnable train` (a GPT: also a transformers GPT-2
+    /// directory or an llm.c `.bin` checkpoint).
     #[arg(long)]
     pub model: PathBuf,
     /// A bundled dataset: its test split as the model's training run drew it (a language model:

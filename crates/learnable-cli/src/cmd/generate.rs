@@ -20,7 +20,8 @@ learnable generate --model runs/tiny_shakespeare-gpt --prompt 'ROMEO:' --tempera
 learnable generate --model runs/tiny_shakespeare-gpt --prompt 'First' --top-k 10 --seed 3 --num-samples 2"
 )]
 pub struct Args {
-    /// Model directory written by `learnable train --model gpt`.
+    /// Model directory written by `learnable train --model gpt` or by transformers'
+    /// `save_pretrained` (GPT-2), or an llm.c `.bin` checkpoint.
     #[arg(long)]
     pub model: PathBuf,
     /// The text to continue (a prompt longer than the context is cropped from the left).
