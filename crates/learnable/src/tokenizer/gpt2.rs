@@ -23,7 +23,7 @@ pub const ENDOFTEXT: &str = "<|endoftext|>";
 pub const GPT2_VOCAB_SIZE: usize = 50257;
 
 /// GPT-2's byte-level BPE tokenizer (`r50k_base`). Cheap to copy: the tables are built once
-/// per process (about 30 ms) and shared.
+/// per process, on first use, and shared.
 #[derive(Clone, Copy)]
 pub struct Gpt2Tokenizer {
     bpe: &'static CoreBPE,

@@ -226,7 +226,7 @@ impl StreamDecoder {
                 }
                 Err(e) => {
                     let valid = e.valid_up_to();
-                    // SAFETY-free: the prefix up to `valid` is UTF-8 by the error's contract.
+                    // The prefix up to `valid` is UTF-8 (the error's contract).
                     out.push_str(&String::from_utf8_lossy(&self.pending[..valid]));
                     match e.error_len() {
                         // An incomplete character at the end: wait for more bytes.
