@@ -36,6 +36,10 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("dropout", "--dropout"),
     ("epochs", "--epochs"),
     ("batch_size", "--batch-size"),
+    (
+        "gradient_accumulation_steps",
+        "--gradient-accumulation-steps",
+    ),
     ("learning_rate", "--learning-rate"),
     ("weight_decay", "--weight-decay"),
     ("momentum", "--momentum"),
@@ -51,6 +55,7 @@ pub const SETTING_FLAGS: &[(&str, &str)] = &[
     ("max_steps", "--max-steps"),
     ("eval_interval", "--eval-interval"),
     ("eval_iters", "--eval-iters"),
+    ("tokenizer", "--tokenizer"),
     ("max_time", "--max-time"),
     ("prompt", "--prompt"),
     ("max_new_tokens", "--max-new-tokens"),

@@ -149,6 +149,35 @@ fn a_trained_gpt_generates_its_text_greedily_and_the_same_seed_repeats() {
         "{text}"
     );
 
+    // eval on the training text (504 characters): 503 predictions in windows of 16 inputs,
+    // 31 full and one of 7; bits per character = loss / ln 2, perplexity = exp(loss); the
+    // memorised text costs little.
+    let o = learnable(d)
+        .args(["eval", "--model", "m", "--text", "short.txt", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out_str(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["tokens"], 504);
+    assert_eq!(v["predictions"], 503);
+    assert_eq!(v["windows"], 32);
+    assert_eq!(v["tokenizer"], "char");
+    let loss = v["loss"].as_f64().unwrap();
+    assert!(loss < 0.2, "{loss}");
+    let bpc = v["bits_per_char"].as_f64().unwrap();
+    assert!((bpc - loss / std::f64::consts::LN_2).abs() < 1e-12, "{v}");
+    assert!(
+        (v["perplexity"].as_f64().unwrap() - loss.exp()).abs() < 1e-12,
+        "{v}"
+    );
+    assert!(v["bits_per_byte"].is_null());
+    let o = learnable(d)
+        .args(["eval", "--model", "m", "--text", "x.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out_str(&o).contains("x.txt"), "{}", out_str(&o));
+
     // config.json reads as a transformers GPT2Config.
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("m/config.json")).unwrap()).unwrap();

@@ -126,6 +126,13 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Rows per mini-batch (the last batch of an epoch may be smaller). Default 32.
     pub batch_size: usize,
+    /// Micro-batches of `batch_size` rows per optimizer step (nanoGPT's
+    /// `gradient_accumulation_steps`): each micro-batch's gradient is added with weight
+    /// `rows / step rows` (1/N when all are full, i.e. the loss divided by N), then clipping and
+    /// one optimizer step, so N micro-batches of b rows compute the step of one batch of N·b rows
+    /// (up to f32 rounding) in the memory of b. Default 1.
+    #[serde(default = "one")]
+    pub gradient_accumulation_steps: usize,
     /// Base learning rate; the schedule scales it per step.
     pub learning_rate: f64,
     /// Learning-rate schedule over optimizer steps.
@@ -161,6 +168,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 40,
             batch_size: 32,
+            gradient_accumulation_steps: 1,
             learning_rate: crate::optim::DEFAULT_LEARNING_RATE,
             schedule: LrSchedule::Constant,
             patience: None,
@@ -174,7 +182,17 @@ impl Default for TrainConfig {
     }
 }
 
+fn one() -> usize {
+    1
+}
+
 impl TrainConfig {
+    /// Rows per optimizer step: `batch_size · gradient_accumulation_steps`.
+    pub fn step_rows(&self) -> usize {
+        self.batch_size
+            .saturating_mul(self.gradient_accumulation_steps.max(1))
+    }
+
     /// Validates every field; errors name the field, value and allowed range.
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
@@ -182,6 +200,9 @@ impl TrainConfig {
         }
         if self.batch_size == 0 {
             return Err(Error::invalid("batch_size", 0, ">= 1"));
+        }
+        if self.gradient_accumulation_steps == 0 {
+            return Err(Error::invalid("gradient_accumulation_steps", 0, ">= 1"));
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(Error::invalid(
@@ -478,9 +499,8 @@ where
     }
     observer.on_start(&state);
     let started = Instant::now();
-    let steps_per_epoch = cfg
-        .steps_per_epoch
-        .unwrap_or_else(|| n.div_ceil(cfg.batch_size));
+    let step_rows = cfg.step_rows();
+    let steps_per_epoch = cfg.steps_per_epoch.unwrap_or_else(|| n.div_ceil(step_rows));
     for epoch in state.epochs_done + 1..=cfg.epochs {
         let start = Instant::now();
         let order: Vec<usize> = match cfg.steps_per_epoch {
@@ -491,7 +511,7 @@ where
             }
             Some(steps) => {
                 let mut rng = Rng::new(cfg.seed, &format!("sample-epoch-{epoch}"));
-                (0..steps * cfg.batch_size)
+                (0..steps * step_rows)
                     .map(|_| rng.below(n as u64) as usize)
                     .collect()
             }
@@ -505,8 +525,7 @@ where
         let mut value_width = None;
         let mut lr = cfg.learning_rate;
         let mut grad_norm_sum = 0.0f64;
-        for (step_in_epoch, chunk) in order.chunks(cfg.batch_size).enumerate() {
-            let (xb, yb) = train.batch(chunk)?;
+        for (step_in_epoch, chunk) in order.chunks(step_rows).enumerate() {
             let step = state.global_step + 1;
             let diverged = |detail: String| Error::Diverged {
                 epoch,
@@ -514,26 +533,40 @@ where
                 detail,
             };
             store.zero_grad();
-            let (loss_value, grads) = {
-                let mut tape = Tape::train();
-                let out = model.forward(&mut tape, store, xb, &mut dropout_rng)?;
-                let (loss, c) = batch_loss(&mut tape, out, &yb, cfg)?;
-                let lv = tape.value(loss).item()?;
-                if !lv.is_finite() {
-                    return Err(diverged(format!(
-                        "the loss is {lv} (global step {step}; parameters were not updated at this step)"
-                    )));
+            // Gradient accumulation: micro-batches of `batch_size` rows, each gradient weighted
+            // by its share of the step's rows (one micro-batch, weight 1: no scaling at all).
+            let mut step_loss = 0.0f64;
+            for micro in chunk.chunks(cfg.batch_size) {
+                let (xb, yb) = train.batch(micro)?;
+                let weight = micro.len() as f32 / chunk.len() as f32;
+                let (lv, mut grads) = {
+                    let mut tape = Tape::train();
+                    let out = model.forward(&mut tape, store, xb, &mut dropout_rng)?;
+                    let (loss, c) = batch_loss(&mut tape, out, &yb, cfg)?;
+                    let lv = tape.value(loss).item()?;
+                    if !lv.is_finite() {
+                        return Err(diverged(format!(
+                            "the loss is {lv} (global step {step}; parameters were not updated at this step)"
+                        )));
+                    }
+                    metric_sum += c;
+                    n_targets += yb.len();
+                    if let Targets::Values(v) = &yb {
+                        value_width = Some(v.last_dim());
+                        preds.extend_from_slice(tape.value(out).data());
+                        targets.extend_from_slice(v.data());
+                    }
+                    (lv, tape.backward(loss)?)
+                };
+                if weight != 1.0 {
+                    for (_, g) in &mut grads.grads {
+                        g.data_mut().iter_mut().for_each(|x| *x *= weight);
+                    }
                 }
-                metric_sum += c;
-                n_targets += yb.len();
-                if let Targets::Values(v) = &yb {
-                    value_width = Some(v.last_dim());
-                    preds.extend_from_slice(tape.value(out).data());
-                    targets.extend_from_slice(v.data());
-                }
-                (lv, tape.backward(loss)?)
-            };
-            store.accumulate_owned(grads);
+                store.accumulate_owned(grads);
+                step_loss += lv as f64 * micro.len() as f64;
+            }
+            let loss_value = (step_loss / chunk.len() as f64) as f32;
             grad_norm_sum += match cfg.max_grad_norm {
                 Some(max) => crate::optim::clip_grad_norm(store, max)? as f64,
                 None => crate::optim::grad_norm(store),
@@ -554,7 +587,7 @@ where
                 )));
             }
             state.global_step = step;
-            loss_sum += loss_value as f64 * chunk.len() as f64;
+            loss_sum += step_loss;
             observer.on_step(epoch, step_in_epoch + 1, steps_per_epoch, loss_value);
         }
         let train_metric = match value_width {

@@ -509,15 +509,8 @@ fn next_token_row(dir: &std::path::Path, prompt: &str) -> Result<ModelRow> {
     let window = &ids[ids.len().saturating_sub(model.config.block_size)..];
     let out = model.net.forward_inference(&model.store, window)?;
     let logits = out.row(out.shape()[0] - 1).to_vec();
-    let labels = model
-        .tokenizer
-        .chars()
-        .iter()
-        .map(|c| match c {
-            ' ' => "' '".to_string(),
-            c if c.is_whitespace() || c.is_control() => c.escape_default().to_string(),
-            c => c.to_string(),
-        })
+    let labels = (0..model.config.vocab_size)
+        .map(|id| model.tokenizer.label(id))
         .collect();
     Ok(ModelRow {
         dir: dir.to_path_buf(),

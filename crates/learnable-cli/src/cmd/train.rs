@@ -46,6 +46,10 @@ pub struct Args {
     /// Rows per mini-batch (default 32; gpt: 12 windows).
     #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
     pub batch_size: Option<usize>,
+    /// Micro-batches of --batch-size per optimizer step (gradient accumulation: each loss
+    /// divided by N; one step sees N·batch-size rows in the memory of one batch).
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
+    pub gradient_accumulation_steps: usize,
     /// Base learning rate (default 1e-3).
     #[arg(long, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
@@ -112,6 +116,10 @@ pub struct Args {
     /// gpt: validation batches per evaluation (default 20).
     #[arg(long, allow_negative_numbers = true, value_parser = flags::count::<usize>(1))]
     pub eval_iters: Option<usize>,
+    /// gpt: tokenizer, char (the text's characters) or gpt2 (GPT-2's byte-level BPE, 50,257
+    /// tokens).
+    #[arg(long, default_value = "char", value_parser = flags::choice::<learnable::tokenizer::TokenizerKind>())]
+    pub tokenizer: learnable::tokenizer::TokenizerKind,
     /// Stop after the first epoch (gpt: evaluation) past this many seconds of training.
     #[arg(long, allow_negative_numbers = true)]
     pub max_time: Option<f64>,
@@ -145,6 +153,7 @@ impl Args {
             dropout: self.dropout.unwrap_or(d.dropout),
             epochs: self.epochs.unwrap_or(d.epochs),
             batch_size: self.batch_size.unwrap_or(d.batch_size),
+            gradient_accumulation_steps: self.gradient_accumulation_steps,
             learning_rate: self.learning_rate.unwrap_or(d.learning_rate),
             optimizer: self.optimizer,
             weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
@@ -164,6 +173,7 @@ impl Args {
             max_steps: self.max_steps.unwrap_or(d.max_steps),
             eval_interval: self.eval_interval.unwrap_or(d.eval_interval),
             eval_iters: self.eval_iters.unwrap_or(d.eval_iters),
+            tokenizer: self.tokenizer,
             max_time: self.max_time,
             seed: self.data.seed,
         }

@@ -46,11 +46,14 @@ pub fn run(args: &Args, given: &Given, config: &FitConfig) -> Result<()> {
     print_warnings(&ignored_options(args, given, config, &data.shape()));
     let gpt = data.gpt_config(config);
     gpt.validate()?;
+    let tokens = match data.tokenizer.as_char() {
+        Some(_) => format!("{} distinct", gpt.vocab_size),
+        None => format!("{} GPT-2 tokens", data.n_tokens),
+    };
     println!(
-        "data: {} — {} characters, {} distinct; {} training windows, {} validation windows",
+        "data: {} — {} characters, {tokens}; {} training windows, {} validation windows",
         source.name(),
-        data.n_tokens,
-        gpt.vocab_size,
+        data.n_chars,
         data.train.windows(),
         data.val
             .as_ref()
@@ -77,7 +80,7 @@ pub fn run(args: &Args, given: &Given, config: &FitConfig) -> Result<()> {
         Some((
             config.eval_interval,
             config.max_steps,
-            config.batch_size * config.block_size,
+            config.batch_size * config.gradient_accumulation_steps * config.block_size,
         )),
         ckpt.clone(),
         args.quiet,
@@ -91,15 +94,20 @@ pub fn run(args: &Args, given: &Given, config: &FitConfig) -> Result<()> {
     progress.finish();
     let model = result.map_err(|e| flags::training_error(e, &ckpt))?;
     model.save(&out)?;
-    let record = &model.record;
+    let Some(record) = &model.record else {
+        bail!("internal: a trained model has no record")
+    };
     if let Some(reason) = &record.training.stop_reason {
         println!("{reason}");
     }
     let m = &record.metrics;
     if let Some(loss) = m.get("val_loss") {
+        let per = match m.get("val_bits_per_char") {
+            Some(b) => format!("nats per character ({b:.3} bits per character, "),
+            None => "nats per token (".into(),
+        };
         println!(
-            "validation loss {loss:.4} nats per character ({:.3} bits per character, perplexity {:.2}), {} parameters, {:.0} tokens/s, {:.1}s",
-            m.get("val_bits_per_char").copied().unwrap_or(f64::NAN),
+            "validation loss {loss:.4} {per}perplexity {:.2}), {} parameters, {:.0} tokens/s, {:.1}s",
             m.get("val_perplexity").copied().unwrap_or(f64::NAN),
             model.store.num_params(),
             m.get("tokens_per_second").copied().unwrap_or(0.0),
@@ -107,10 +115,9 @@ pub fn run(args: &Args, given: &Given, config: &FitConfig) -> Result<()> {
         );
     }
     // A sample, as nanoGPT's sample.py draws one (temperature 0.8, top-k 200).
-    let prompt = if model.tokenizer.chars().contains(&'\n') {
-        "\n".to_string()
-    } else {
-        model.tokenizer.chars()[0].to_string()
+    let prompt = match model.tokenizer.as_char() {
+        Some(t) if !t.chars().contains(&'\n') => t.chars()[0].to_string(),
+        _ => "\n".to_string(),
     };
     let sampling = SamplingConfig {
         temperature: 0.8,

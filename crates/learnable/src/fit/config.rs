@@ -11,6 +11,7 @@ use crate::data::{Options, Source, Task};
 use crate::error::{Error, Result};
 use crate::models::mlp::{Activation, MlpConfig};
 use crate::optim::{AdamConfig, AdamWConfig, LrSchedule, OptimizerConfig, SgdConfig};
+use crate::tokenizer::TokenizerKind;
 use crate::train::TrainConfig;
 
 use super::FitData;
@@ -199,7 +200,7 @@ impl Choice for ScheduleKind {
 crate::choice_traits!(ScheduleKind);
 
 /// Settings only a language model (`gpt`) uses.
-const GPT_ONLY: [&str; 7] = [
+const GPT_ONLY: [&str; 8] = [
     "n_layer",
     "n_head",
     "n_embd",
@@ -207,6 +208,7 @@ const GPT_ONLY: [&str; 7] = [
     "max_steps",
     "eval_interval",
     "eval_iters",
+    "tokenizer",
 ];
 
 /// What [`FitConfig::unused_settings_on`] needs to know of the data.
@@ -276,6 +278,9 @@ pub struct FitConfig {
     pub epochs: usize,
     /// Rows per mini-batch (>= 1). Default 32.
     pub batch_size: usize,
+    /// Micro-batches of `batch_size` per optimizer step (gradient accumulation: the loss of
+    /// each is divided by N, one optimizer step after N backward passes). Default 1.
+    pub gradient_accumulation_steps: usize,
     /// Base learning rate (> 0). Default 1e-3 ([`crate::optim::DEFAULT_LEARNING_RATE`]).
     pub learning_rate: f64,
     /// Optimizer of the epoch loop. Default AdamW.
@@ -319,6 +324,9 @@ pub struct FitConfig {
     pub eval_interval: usize,
     /// gpt: batches of validation windows per evaluation. Default 20.
     pub eval_iters: usize,
+    /// gpt: the tokenizer, `char` (the training text's characters) or `gpt2` (GPT-2's
+    /// byte-level BPE, 50,257 tokens). Default char.
+    pub tokenizer: TokenizerKind,
     /// Stop after the first evaluation past this many seconds of training (a wall-clock
     /// budget). Default none.
     pub max_time: Option<f64>,
@@ -336,6 +344,7 @@ impl Default for FitConfig {
             dropout: 0.0,
             epochs: 40,
             batch_size: 32,
+            gradient_accumulation_steps: 1,
             learning_rate: crate::optim::DEFAULT_LEARNING_RATE,
             optimizer: OptimizerKind::AdamW,
             weight_decay: 0.01,
@@ -355,6 +364,7 @@ impl Default for FitConfig {
             max_steps: 2000,
             eval_interval: 250,
             eval_iters: 20,
+            tokenizer: TokenizerKind::Char,
             max_time: None,
             seed: 0,
         }
@@ -466,6 +476,9 @@ impl FitConfig {
         if self.batch_size == 0 {
             return Err(Error::invalid("batch_size", 0, ">= 1"));
         }
+        if self.gradient_accumulation_steps == 0 {
+            return Err(Error::invalid("gradient_accumulation_steps", 0, ">= 1"));
+        }
         finite_at_least("learning_rate", self.learning_rate, 0.0, true)?;
         finite_at_least("weight_decay", self.weight_decay, 0.0, false)?;
         if self.optimizer == OptimizerKind::Sgd && !(0.0..1.0).contains(&self.momentum) {
@@ -563,6 +576,7 @@ impl FitConfig {
             for s in [
                 "epochs",
                 "batch_size",
+                "gradient_accumulation_steps",
                 "learning_rate",
                 "optimizer",
                 "weight_decay",
@@ -673,7 +687,10 @@ impl FitConfig {
         };
         let total_steps = match steps_per_epoch {
             Some(s) => epochs * s,
-            None => train_rows.div_ceil(self.batch_size.max(1)) * epochs,
+            None => {
+                let step_rows = self.batch_size.max(1) * self.gradient_accumulation_steps.max(1);
+                train_rows.div_ceil(step_rows) * epochs
+            }
         };
         let schedule = match self.schedule {
             ScheduleKind::Constant => LrSchedule::Constant,
@@ -686,6 +703,7 @@ impl FitConfig {
         TrainConfig {
             epochs,
             batch_size: self.batch_size,
+            gradient_accumulation_steps: self.gradient_accumulation_steps,
             learning_rate: self.learning_rate,
             schedule,
             patience: self.patience,

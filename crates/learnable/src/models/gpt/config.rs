@@ -204,7 +204,8 @@ impl GptConfig {
             "architectures": ["GPT2LMHeadModel"],
             "model_type": "gpt2",
             "activation_function": "gelu_new",
-            "layer_norm_epsilon": LN_EPS,
+            // 1e-5 as GPT2Config writes it (LN_EPS widened from f32 would be 9.9999997e-6).
+            "layer_norm_epsilon": 1e-5_f64,
             "n_layer": self.n_layer,
             "n_head": self.n_head,
             "n_embd": self.n_embd,
@@ -217,6 +218,17 @@ impl GptConfig {
             "initializer_range": 0.02,
             "tie_word_embeddings": true,
             "scale_attn_weights": true,
+            // GPT2Config's default 50256 (`<|endoftext|>`) only exists in GPT-2's vocabulary;
+            // a character vocabulary has no such token.
+            "bos_token_id": self.endoftext_id(),
+            "eos_token_id": self.endoftext_id(),
+            "dtype": "float32",
         })
+    }
+
+    /// `<|endoftext|>` (50256) when the vocabulary is GPT-2's 50,257 tokens, else none.
+    fn endoftext_id(&self) -> Option<usize> {
+        (self.vocab_size == crate::tokenizer::gpt2::GPT2_VOCAB_SIZE)
+            .then_some(crate::tokenizer::ENDOFTEXT_ID)
     }
 }

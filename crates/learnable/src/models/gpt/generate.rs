@@ -16,6 +16,45 @@ use crate::error::{Error, Result};
 use crate::param::ParamStore;
 use crate::sampling::{Sampler, SamplingConfig};
 
+/// One generated token with what it was drawn from, for [`generate_steps`].
+#[derive(Clone, Copy, Debug)]
+pub struct Step<'a> {
+    /// The token drawn.
+    pub token: usize,
+    /// Its probability in the distribution it was drawn from (after the sampling chain:
+    /// temperature, top-k, ...; 1 for greedy).
+    pub probability: f64,
+    /// The model's logits for this position `[vocab_size]`, before any processor.
+    pub logits: &'a [f32],
+}
+
+/// [`generate`] that also passes, for each token, its probability and the raw logits it was
+/// drawn from ([`Step`]), for inspecting generation (`learnable generate --show-probs`). Same
+/// tokens as [`generate`], bit for bit.
+///
+/// # Errors
+/// As [`generate`].
+pub fn generate_steps(
+    model: &Gpt,
+    store: &ParamStore,
+    prompt: &[usize],
+    max_new_tokens: usize,
+    sampling: &SamplingConfig,
+    seed: u64,
+    on_step: impl FnMut(&Step<'_>) -> bool,
+) -> Result<Vec<usize>> {
+    run(
+        model,
+        store,
+        prompt,
+        max_new_tokens,
+        sampling,
+        seed,
+        true,
+        on_step,
+    )
+}
+
 /// Generates up to `max_new_tokens` tokens after `prompt` with a KV cache, and returns them
 /// (without the prompt). Each token is passed to `on_token` as soon as it is drawn; returning
 /// `false` stops generation after it (stop sequences are the caller's).
@@ -34,7 +73,7 @@ pub fn generate(
     max_new_tokens: usize,
     sampling: &SamplingConfig,
     seed: u64,
-    on_token: impl FnMut(usize) -> bool,
+    mut on_token: impl FnMut(usize) -> bool,
 ) -> Result<Vec<usize>> {
     run(
         model,
@@ -44,7 +83,7 @@ pub fn generate(
         sampling,
         seed,
         true,
-        on_token,
+        |s: &Step<'_>| on_token(s.token),
     )
 }
 
@@ -61,7 +100,7 @@ pub fn generate_uncached(
     max_new_tokens: usize,
     sampling: &SamplingConfig,
     seed: u64,
-    on_token: impl FnMut(usize) -> bool,
+    mut on_token: impl FnMut(usize) -> bool,
 ) -> Result<Vec<usize>> {
     run(
         model,
@@ -71,7 +110,7 @@ pub fn generate_uncached(
         sampling,
         seed,
         false,
-        on_token,
+        |s: &Step<'_>| on_token(s.token),
     )
 }
 
@@ -84,7 +123,7 @@ fn run(
     sampling: &SamplingConfig,
     seed: u64,
     use_cache: bool,
-    mut on_token: impl FnMut(usize) -> bool,
+    mut on_step: impl FnMut(&Step<'_>) -> bool,
 ) -> Result<Vec<usize>> {
     if prompt.is_empty() {
         return Err(Error::invalid(
@@ -117,10 +156,16 @@ fn run(
             window
         };
         let logits = prepared.forward_cached_rows(feed, &mut cache, LogitRows::Last)?;
-        let token = sampler.sample(logits.data(), &seq)?.index;
+        let sample = sampler.sample(logits.data(), &seq)?;
+        let token = sample.index;
         seq.push(token);
         out.push(token);
-        if !on_token(token) {
+        let step = Step {
+            token,
+            probability: sample.probability,
+            logits: logits.data(),
+        };
+        if !on_step(&step) {
             break;
         }
     }

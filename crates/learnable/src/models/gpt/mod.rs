@@ -19,17 +19,18 @@
 //!
 //! Bottom-up: [`config`] (hyperparameters and the parameter count, from the `size` module),
 //! [`block`] (Linear, LayerNorm, Block), [`kv_cache`], this file (the model), [`generate`]
-//! (sampling loop) and [`hf`] (checkpoint conversion).
+//! (sampling loop), [`hf`] (checkpoint conversion) and [`llmc`] (llm.c's `.bin` checkpoint).
 
 pub mod block;
 pub mod config;
 pub mod generate;
 pub mod hf;
 pub mod kv_cache;
+pub mod llmc;
 
 pub use block::{Block, LayerNorm, Linear};
 pub use config::{GptConfig, LN_EPS};
-pub use generate::{generate, generate_uncached};
+pub use generate::{Step, generate, generate_steps, generate_uncached};
 pub use kv_cache::KvCache;
 
 use crate::error::{Error, Result};
