@@ -136,7 +136,8 @@ struct Job {
     point: usize,
     config: FitConfig,
     train: Vec<usize>,
-    val: Vec<usize>,
+    /// Index of the fold whose rows are the validation rows.
+    fold: usize,
 }
 
 /// Training scores and validation scores of `config` with setting `param` at each of `values`
@@ -186,16 +187,16 @@ pub fn validation_curve(
     let n = data.train_rows.n_rows();
     let mut jobs = Vec::new();
     for (point, c) in configs.iter().enumerate() {
-        for val in &folds {
+        for (fold, val) in folds.iter().enumerate() {
             jobs.push(Job {
                 point,
                 config: c.clone(),
                 train: complement(n, val),
-                val: val.clone(),
+                fold,
             });
         }
     }
-    run(data, param, values.to_vec(), options.folds, jobs, progress)
+    run(data, param, values.to_vec(), &folds, jobs, progress)
 }
 
 /// Scores against the training-set size: for each fraction in `sizes` (in (0, 1], of a
@@ -259,11 +260,11 @@ pub fn learning_curve(
                 point,
                 config: config.clone(),
                 train,
-                val: val.clone(),
+                fold: f,
             });
         }
     }
-    run(data, "train_size", labels, options.folds, jobs, progress)
+    run(data, "train_size", labels, &folds, jobs, progress)
 }
 
 fn folds_of(data: &FitData, options: CurveOptions) -> Result<Vec<Vec<usize>>> {
@@ -279,10 +280,15 @@ fn run(
     data: &FitData,
     param: &str,
     values: Vec<String>,
-    folds: usize,
+    folds: &[Vec<usize>],
     jobs: Vec<Job>,
     progress: Option<&(dyn Fn(usize, usize) + Sync)>,
 ) -> Result<Curve> {
+    // Each fold's validation split, built once for every value.
+    let val_splits = folds
+        .iter()
+        .map(|val| to_split(&data.train_rows.select(val)?))
+        .collect::<Result<Vec<_>>>()?;
     let done = AtomicUsize::new(0);
     let total = jobs.len();
     let results: Vec<Result<(f64, f64, f64, f64)>> = jobs
@@ -290,9 +296,16 @@ fn run(
         .map(|job| {
             let fold = fold_data(data, &job.train)?;
             let model = fit(&job.config, &fold)?;
-            let val = to_split(&data.train_rows.select(&job.val)?)?;
-            let (train_loss, train_score) = model.evaluate(&fold.train)?;
-            let (val_loss, val_score) = model.evaluate(&val)?;
+            // `fit` scores the model on its training rows when there is no test split.
+            let metrics = &model.config.metrics;
+            let (train_loss, train_score) = match (
+                metrics.get("train_loss"),
+                metrics.get(&format!("train_{}", model.metric_name())),
+            ) {
+                (Some(&l), Some(&s)) => (l, s),
+                _ => model.evaluate(&fold.train)?,
+            };
+            let (val_loss, val_score) = model.evaluate(&val_splits[job.fold])?;
             if let Some(p) = progress {
                 p(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             }
@@ -327,7 +340,7 @@ fn run(
     Ok(Curve {
         param: param.to_string(),
         metric,
-        folds,
+        folds: folds.len(),
         points,
     })
 }

@@ -655,118 +655,115 @@ impl Encoder {
         impute: Option<Impute>,
         opts: &ColumnOptions,
     ) -> Result<ColumnSpec> {
-        {
-            let name = &table.header()[col];
-            let forced_numeric = opts.numeric.contains(name);
-            let forced_categorical = opts.categorical.contains(name);
-            let ValueCounts {
-                numbers: n_numbers,
-                texts: n_text,
-                first_text,
-            } = count;
-            if let Some(row) = first_text.filter(|_| forced_numeric) {
-                return Err(table.cell_error(
-                    row,
-                    col,
-                    format!(
-                        "'{}' is not a number, but the column is declared numeric (option \
-                         `numeric`); fix the cell, or mark it as missing with an empty cell or \
-                         one of {}",
-                        table.cell(row, col),
-                        markers(),
-                    ),
-                ));
-            }
-            if let Some(row) = first_text.filter(|_| n_numbers > n_text && !forced_categorical) {
-                return Err(table.cell_error(
-                    row,
-                    col,
-                    format!(
-                        "'{}' is not a number{}, but {n_numbers} of the column's {} non-missing \
-                         values are; fix the cell, or mark it as missing with an empty cell or \
-                         one of {} (and train with --impute mean or --impute median); if the \
-                         column's values are categories, declare it categorical (option \
-                         `categorical`)",
-                        table.cell(row, col),
-                        others(n_text),
-                        n_numbers + n_text,
-                        markers(),
-                    ),
-                ));
-            }
-            let numeric = n_text == 0 && !forced_categorical;
-            if !numeric {
-                let distinct: HashSet<&str> = (0..table.n_rows())
-                    .map(|r| table.cell(r, col))
-                    .filter(|c| !is_missing(c))
-                    .collect();
-                if distinct.len() > opts.max_categories {
-                    return Err(Error::TooManyCategories {
-                        path: table.path().to_string(),
-                        column: name.clone(),
-                        distinct: distinct.len(),
-                        rows: table.n_rows(),
-                        max: opts.max_categories,
-                    });
-                }
-            }
-            let no_values = || {
-                table.error(format!(
-                    "column '{name}' has no value in any training row, so it cannot be imputed; \
-                     leave it out with the `drop` option"
-                ))
-            };
-            let encoding = if numeric {
-                let fill = match impute {
-                    None => None,
-                    Some(how) => {
-                        let mut values: Vec<f64> = train_rows
-                            .iter()
-                            .map(|&r| table.cell(r, col))
-                            .filter(|c| !is_missing(c))
-                            .filter_map(parse_number)
-                            .filter(|v| v.is_finite())
-                            .collect();
-                        if values.is_empty() {
-                            return Err(no_values());
-                        }
-                        Some(match how {
-                            Impute::Mean => values.iter().sum::<f64>() / values.len() as f64,
-                            Impute::Median => median(&mut values),
-                        })
-                    }
-                };
-                ColumnEncoding::Numeric { fill }
-            } else {
-                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-                for &r in train_rows {
-                    let cell = table.cell(r, col);
-                    if !is_missing(cell) {
-                        *counts.entry(cell).or_default() += 1;
-                    }
-                }
-                let fill = match impute {
-                    None => None,
-                    Some(_) => {
-                        // Most frequent; ties go to the first in sorted order (BTreeMap order).
-                        let best =
-                            counts
-                                .iter()
-                                .fold(None, |best: Option<(&str, usize)>, (&c, &n)| match best {
-                                    Some((_, bn)) if bn >= n => best,
-                                    _ => Some((c, n)),
-                                });
-                        Some(best.ok_or_else(no_values)?.0.to_string())
-                    }
-                };
-                let categories = counts.into_keys().map(str::to_string).collect();
-                ColumnEncoding::OneHot { categories, fill }
-            };
-            Ok(ColumnSpec {
-                name: name.clone(),
-                encoding,
-            })
+        let name = &table.header()[col];
+        let forced_numeric = opts.numeric.contains(name);
+        let forced_categorical = opts.categorical.contains(name);
+        let ValueCounts {
+            numbers: n_numbers,
+            texts: n_text,
+            first_text,
+        } = count;
+        if let Some(row) = first_text.filter(|_| forced_numeric) {
+            return Err(table.cell_error(
+                row,
+                col,
+                format!(
+                    "'{}' is not a number, but the column is declared numeric (option \
+                     `numeric`); fix the cell, or mark it as missing with an empty cell or \
+                     one of {}",
+                    table.cell(row, col),
+                    markers(),
+                ),
+            ));
         }
+        if let Some(row) = first_text.filter(|_| n_numbers > n_text && !forced_categorical) {
+            return Err(table.cell_error(
+                row,
+                col,
+                format!(
+                    "'{}' is not a number{}, but {n_numbers} of the column's {} non-missing \
+                     values are; fix the cell, or mark it as missing with an empty cell or \
+                     one of {} (and train with --impute mean or --impute median); if the \
+                     column's values are categories, declare it categorical (option \
+                     `categorical`)",
+                    table.cell(row, col),
+                    others(n_text),
+                    n_numbers + n_text,
+                    markers(),
+                ),
+            ));
+        }
+        let numeric = n_text == 0 && !forced_categorical;
+        if !numeric {
+            let distinct: HashSet<&str> = (0..table.n_rows())
+                .map(|r| table.cell(r, col))
+                .filter(|c| !is_missing(c))
+                .collect();
+            if distinct.len() > opts.max_categories {
+                return Err(Error::TooManyCategories {
+                    path: table.path().to_string(),
+                    column: name.clone(),
+                    distinct: distinct.len(),
+                    rows: table.n_rows(),
+                    max: opts.max_categories,
+                });
+            }
+        }
+        let no_values = || {
+            table.error(format!(
+                "column '{name}' has no value in any training row, so it cannot be imputed; \
+                 leave it out with the `drop` option"
+            ))
+        };
+        let encoding = if numeric {
+            let fill = match impute {
+                None => None,
+                Some(how) => {
+                    let mut values: Vec<f64> = train_rows
+                        .iter()
+                        .map(|&r| table.cell(r, col))
+                        .filter(|c| !is_missing(c))
+                        .filter_map(parse_number)
+                        .filter(|v| v.is_finite())
+                        .collect();
+                    if values.is_empty() {
+                        return Err(no_values());
+                    }
+                    Some(match how {
+                        Impute::Mean => values.iter().sum::<f64>() / values.len() as f64,
+                        Impute::Median => median(&mut values),
+                    })
+                }
+            };
+            ColumnEncoding::Numeric { fill }
+        } else {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for &r in train_rows {
+                let cell = table.cell(r, col);
+                if !is_missing(cell) {
+                    *counts.entry(cell).or_default() += 1;
+                }
+            }
+            let fill = match impute {
+                None => None,
+                Some(_) => {
+                    // Most frequent; ties go to the first in sorted order (BTreeMap order).
+                    let best = counts
+                        .iter()
+                        .fold(None, |best: Option<(&str, usize)>, (&c, &n)| match best {
+                            Some((_, bn)) if bn >= n => best,
+                            _ => Some((c, n)),
+                        });
+                    Some(best.ok_or_else(no_values)?.0.to_string())
+                }
+            };
+            let categories = counts.into_keys().map(str::to_string).collect();
+            ColumnEncoding::OneHot { categories, fill }
+        };
+        Ok(ColumnSpec {
+            name: name.clone(),
+            encoding,
+        })
     }
 
     /// An encoder for already numeric data (the bundled datasets): every column numeric, no
